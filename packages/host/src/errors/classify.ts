@@ -1,0 +1,72 @@
+import type { LimitKind } from '@airlock/protocol';
+import { AirlockError } from './airlock-error.js';
+
+/** Why the host itself stopped a worker, recorded before it sends the signal. */
+export type KillIntent =
+  | { kind: 'timeout'; timeoutMs: number }
+  | { kind: 'limit'; limit: LimitKind; detail: string }
+  | { kind: 'cancel'; reason: unknown }
+  | { kind: 'protocol'; detail: string }
+  | { kind: 'close' };
+
+/** How a worker process ended, as the OS reported it. */
+export interface WorkerExit {
+  signal: string | null;
+  exitCode: number | null;
+}
+
+/** What else the host saw about the call when the worker died. */
+export interface DeathEvidence {
+  /** The worker's memory was at (or near) the call's memory limit. */
+  memoryPressure: boolean;
+  /** The call had a memory limit. */
+  memoryLimited: boolean;
+  /** The call had a CPU limit. */
+  cpuLimited: boolean;
+  output: string[];
+  workerPid: number;
+  /** What the worker was doing, for the message: `calling int f(int) in ./lib.so`. */
+  operation: string;
+}
+
+const MEMORY_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGABRT', 'SIGKILL', 'SIGTRAP']);
+
+/**
+ * The one place a worker's death becomes an error. The host's own intent decides first (it
+ * knows it killed for a timeout, a limit, a cancel); only then does what the OS reported.
+ */
+export function classifyDeath(intent: KillIntent | undefined, exit: WorkerExit, evidence: DeathEvidence): AirlockError {
+  const base = { output: evidence.output, workerPid: evidence.workerPid };
+  const during = `while ${evidence.operation}`;
+  switch (intent?.kind) {
+    case 'timeout':
+      return new AirlockError('TIMEOUT', `Timed out after ${intent.timeoutMs} ms ${during}; the worker was killed`, base);
+    case 'limit':
+      return new AirlockError('LIMIT_EXCEEDED', `The ${intent.limit} limit was exceeded ${during} (${intent.detail}); the worker was killed`, {
+        ...base,
+        limit: intent.limit,
+      });
+    case 'cancel':
+      return new AirlockError('CANCELLED', `Cancelled ${during}; the worker was killed`, { ...base, cause: intent.reason });
+    case 'protocol':
+      return new AirlockError('PROTOCOL_ERROR', `The worker broke the protocol ${during}: ${intent.detail}; it was killed`, base);
+    case 'close':
+      return new AirlockError('CANCELLED', `The host was closed ${during}`, base);
+    case undefined:
+      break;
+  }
+  if (exit.signal === 'SIGXCPU' && evidence.cpuLimited) {
+    return new AirlockError('LIMIT_EXCEEDED', `The cpu limit was exceeded ${during} (SIGXCPU)`, { ...base, limit: 'cpu', signal: exit.signal });
+  }
+  if (evidence.memoryLimited && evidence.memoryPressure && (exit.signal === null || MEMORY_SIGNALS.has(exit.signal))) {
+    return new AirlockError('LIMIT_EXCEEDED', `The memory limit was exceeded ${during} (the worker died by ${exit.signal ?? `exit ${exit.exitCode}`} at its memory limit)`, {
+      ...base,
+      limit: 'memory',
+      ...(exit.signal !== null ? { signal: exit.signal } : { exitCode: exit.exitCode ?? undefined }),
+    });
+  }
+  if (exit.signal !== null) {
+    return new AirlockError('CRASHED', `The worker crashed with ${exit.signal} ${during}`, { ...base, signal: exit.signal });
+  }
+  return new AirlockError('CRASHED', `The worker exited with status ${exit.exitCode} ${during}`, { ...base, exitCode: exit.exitCode ?? undefined });
+}

@@ -1,0 +1,166 @@
+import { resolve } from 'node:path';
+import {
+  ArgumentError,
+  type CallSignature,
+  type InspectResult,
+  type Limits,
+  PrototypeError,
+  buildSignature,
+  checkArguments,
+  decodeValue,
+  encodeValue,
+  isPrototype,
+} from '@airlock/protocol';
+import { AirlockError } from './errors/airlock-error.js';
+import {
+  type CallOptions,
+  CallOptionsSchema,
+  DEFAULT_LIMITS,
+  type HostOptions,
+  HostOptionsSchema,
+  type ResolvedHostOptions,
+  mergeLimits,
+  parseOptions,
+} from './options/host-options.js';
+import { WorkerPool } from './pool/worker-pool.js';
+import { workerLaunch } from './worker/worker-launch.js';
+
+/** What `host.inspect` reports about a library. */
+export type LibraryInfo = InspectResult;
+
+/**
+ * An airlock host: a pool of supervised worker processes and the calls users make through
+ * them. Create it with `createHost`.
+ */
+export class Host implements AsyncDisposable {
+  /** The options in force, defaults filled in. */
+  readonly options: ResolvedHostOptions;
+  /** Limits of every call unless overridden (DEFAULT_LIMITS, then the host's options). */
+  readonly limits: Limits;
+  private readonly pool: WorkerPool;
+  private readonly signatures = new Map<string, CallSignature>();
+  private closing: Promise<void> | undefined;
+
+  constructor(options: HostOptions = {}) {
+    this.options = parseOptions(HostOptionsSchema, options, 'host options');
+    this.limits = mergeLimits({ ...DEFAULT_LIMITS }, this.options.limits);
+    const { breakerThreshold: threshold, breakerCooldownMs: cooldownMs, breakerMaxCooldownMs: maxCooldownMs } = this.options;
+    this.pool = new WorkerPool(() => workerLaunch(this.options), this.options.workers, { threshold, cooldownMs, maxCooldownMs });
+    if (this.options.eager) void this.pool.warm();
+  }
+
+  /**
+   * Calls `fn` of `library` in a worker. `fn` is a C prototype (`'int add(int a, int b)'`) or,
+   * for the Arroyo and vAccel ABIs, a symbol name. Resolves to the function's result; rejects
+   * with an AirlockError.
+   */
+  async call(library: string, fn: string, args: unknown = [], options: CallOptions = {}): Promise<unknown> {
+    this.assertOpen();
+    const opts = parseOptions(CallOptionsSchema, options, 'call options');
+    const target = this.checkTarget(library, fn);
+    const abi = opts.abi;
+    if (abi === 'c' || (abi === 'auto' && isPrototype(fn))) this.checkCArguments(fn, args);
+    else if (abi === 'vaccel' && (typeof args !== 'object' || args === null || Array.isArray(args))) {
+      throw new AirlockError('INVALID_ARGUMENT', `vAccel arguments must be an object { read: [...], write: [...] }, got ${describe(args)}`);
+    } else if (abi !== 'vaccel' && !Array.isArray(args)) {
+      throw new AirlockError('INVALID_ARGUMENT', `Arguments must be an array, got ${describe(args)}`);
+    }
+    let wireArgs: unknown;
+    try {
+      wireArgs = encodeValue(args);
+    } catch (error) {
+      throw new AirlockError('INVALID_ARGUMENT', (error as Error).message);
+    }
+    const limits = mergeLimits(this.limits, opts);
+    const { maxOutputBytes: _o, timeoutMs: _t, maxProcesses: _p, ...workerLimits } = limits;
+    const params = {
+      library: target,
+      fn,
+      abi,
+      args: wireArgs,
+      limits: workerLimits,
+      ...(opts.sha256 !== undefined && { sha256: opts.sha256 }),
+      vaccelLayout: opts.vaccelLayout ?? this.options.vaccelLayout,
+    };
+    const operation = `calling ${fn} in ${library}`;
+    const result = (await this.pool.run(
+      (worker) => worker.request('call', params, { limits, operation, signal: opts.signal }),
+      opts.signal,
+    )) as { value: unknown };
+    return decodeValue(result.value);
+  }
+
+  /** Loads a library in a worker and reports its ABI (and an Arroyo plugin's metadata). */
+  async inspect(library: string, options: { sha256?: string; signal?: AbortSignal } = {}): Promise<LibraryInfo> {
+    this.assertOpen();
+    const target = this.checkTarget(library, 'inspect');
+    const params = { library: target, ...(options.sha256 !== undefined && { sha256: options.sha256 }) };
+    return (await this.pool.run(
+      (worker) => worker.request('inspect', params, { limits: this.limits, operation: `inspecting ${library}`, signal: options.signal }),
+      options.signal,
+    )) as LibraryInfo;
+  }
+
+  /** Pids of the live workers (for supervision and tests). */
+  get workerPids(): number[] {
+    return this.pool.pids;
+  }
+
+  /**
+   * Ends every worker (closing its channel, then SIGTERM and SIGKILL after the grace period)
+   * and resolves when none is left. Calls still waiting are rejected with UNAVAILABLE.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.pool.close(this.options.closeGraceMs);
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new AirlockError('UNAVAILABLE', 'The host is closed');
+  }
+
+  /** Checks library and fn; returns the library as the worker should load it. */
+  private checkTarget(library: unknown, fn: unknown): string {
+    if (typeof library !== 'string' || library.length === 0) {
+      throw new AirlockError('INVALID_ARGUMENT', `library must be a path or a library name (a non-empty string), got ${describe(library)}`);
+    }
+    if (typeof fn !== 'string' || fn.trim().length === 0) {
+      throw new AirlockError('INVALID_ARGUMENT', `fn must be a symbol name or a C prototype (a non-empty string), got ${describe(fn)}`);
+    }
+    // A path is resolved here, against the host's cwd; a bare name goes to the loader's search.
+    return library.includes('/') ? resolve(this.options.cwd ?? process.cwd(), library) : library;
+  }
+
+  /** Parses (once) and checks a C call's arguments before any worker is involved. */
+  private checkCArguments(fn: string, args: unknown): void {
+    let signature = this.signatures.get(fn);
+    try {
+      if (signature === undefined) {
+        signature = buildSignature(fn);
+        this.signatures.set(fn, signature);
+      }
+      if (!Array.isArray(args)) throw new ArgumentError(`Arguments must be an array, got ${describe(args)}`, 0);
+      checkArguments(signature, args);
+    } catch (error) {
+      if (error instanceof PrototypeError) throw new AirlockError('INVALID_ARGUMENT', error.message, { details: { prototype: fn } });
+      if (error instanceof ArgumentError) throw new AirlockError('INVALID_ARGUMENT', error.message, { argument: error.position });
+      throw error;
+    }
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `${JSON.stringify(value)} (string)`;
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') return `a ${value.constructor?.name ?? 'object'}`;
+  return `${String(value)} (${typeof value})`;
+}
+
+/** Creates a host at once; workers start on the first call (or at once with `eager: true`). */
+export function createHost(options: HostOptions = {}): Host {
+  return new Host(options);
+}

@@ -1,0 +1,91 @@
+import { AbiSchema, type Limits, LimitsSchema, VaccelLayoutSchema, Sha256Schema } from '@airlock/protocol';
+import { z } from 'zod';
+import { AirlockError } from '../errors/airlock-error.js';
+import type { OutputLine } from '../output/output-capture.js';
+
+/** A line of plugin or command output, with the worker that wrote it. */
+export type LogEntry = OutputLine & { workerPid: number };
+
+/** The limits a host applies to every call unless the call overrides them. */
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  timeoutMs: 30_000,
+  maxOutputBytes: 16 * 1024 * 1024,
+});
+
+const nonNegativeInt = z.number().int().nonnegative();
+
+/** Options of `createHost`. Every option is optional; defaults are given on each. */
+export const HostOptionsSchema = z.strictObject({
+  /** Worker processes serving calls in parallel. Default 1. */
+  workers: z.number().int().min(1).max(256).default(1),
+  /** Start the workers at once instead of on the first call. Default false. */
+  eager: z.boolean().default(false),
+  /** Limits of every call (DEFAULT_LIMITS fills what is not given). */
+  limits: LimitsSchema.default({}),
+  /** Environment variables of the workers, which otherwise start with an empty environment. Default {}. */
+  env: z.record(z.string(), z.string()).default({}),
+  /** Names of the host's environment variables passed on to workers. Default []. */
+  passEnv: z.array(z.string()).default([]),
+  /** Working directory of the workers and base of relative library paths. Default process.cwd(). */
+  cwd: z.string().optional(),
+  /** Largest JSON-RPC frame accepted from a worker, in bytes. Default 64 MiB. */
+  maxFrameBytes: z.number().int().positive().default(64 * 1024 * 1024),
+  /** Time a worker has to start and answer its handshake. Default 10 000 ms. */
+  startTimeoutMs: z.number().int().positive().default(10_000),
+  /** Time a worker has to exit after close() before it is killed (SIGTERM, then as long again before SIGKILL). Default 2 000 ms. */
+  closeGraceMs: nonNegativeInt.default(2_000),
+  /** How often a running call's CPU, processes and memory are sampled. Default 10 ms. */
+  watchIntervalMs: z.number().int().min(1).default(10),
+  /** Consecutive start failures that open the breaker. Default 3. */
+  breakerThreshold: z.number().int().min(1).default(3),
+  /** First cool-down of an open breaker; doubles on each re-opening up to breakerMaxCooldownMs. Default 1 000 ms. */
+  breakerCooldownMs: nonNegativeInt.default(1_000),
+  /** Longest cool-down of the breaker. Default 30 000 ms. */
+  breakerMaxCooldownMs: nonNegativeInt.default(30_000),
+  /** Layout of `struct vaccel_arg` for vAccel calls. Default 'v0.8'. */
+  vaccelLayout: VaccelLayoutSchema.default('v0.8'),
+  /** Receives every line of plugin output, with its stream and worker. Default: none. */
+  onLog: z.custom<(entry: LogEntry) => void>((value) => typeof value === 'function', 'onLog must be a function').optional(),
+  /** The worker to run: a command and its arguments. Default: Node running @airlock/worker. */
+  worker: z.strictObject({ command: z.string().min(1), args: z.array(z.string()).default([]) }).optional(),
+});
+/** Options of createHost, as the user writes them. */
+export type HostOptions = z.input<typeof HostOptionsSchema>;
+/** Options of createHost, with every default filled in. */
+export type ResolvedHostOptions = z.output<typeof HostOptionsSchema>;
+
+/** Options of one call. */
+export const CallOptionsSchema = LimitsSchema.extend({
+  /** How to call the function. Default 'auto'. */
+  abi: AbiSchema.default('auto'),
+  /** Pins the library's content: the call fails with LOAD_ERROR unless its sha256 is this. */
+  sha256: Sha256Schema.optional(),
+  /** Layout of `struct vaccel_arg` (abi 'vaccel'). Default: the host's. */
+  vaccelLayout: VaccelLayoutSchema.optional(),
+  /** Aborting it cancels the call (CANCELLED), killing its worker if the call is running. */
+  signal: z.custom<AbortSignal>((value) => value instanceof AbortSignal, 'signal must be an AbortSignal').optional(),
+});
+/** Options of `host.call`. */
+export type CallOptions = z.input<typeof CallOptionsSchema>;
+
+/** Parses options with a schema; a bad option is INVALID_ARGUMENT naming it and what was expected. */
+export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value ?? {});
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const path = issue.path.join('.');
+    const received = issue.path.reduce<unknown>((v, key) => (v as Record<PropertyKey, unknown> | undefined)?.[key], value);
+    const got = issue.code === 'unrecognized_keys' ? '' : ` (got ${JSON.stringify(received) ?? String(received)})`;
+    return `${path ? `${path}: ` : ''}${issue.message}${got}`;
+  });
+  throw new AirlockError('INVALID_ARGUMENT', `Invalid ${what}: ${problems.join('; ')}`);
+}
+
+/** The limits of one call: the host's, overridden by the call's. */
+export function mergeLimits(hostLimits: Limits, callOptions: Partial<Limits>): Limits {
+  const merged: Limits = { ...hostLimits };
+  for (const key of Object.keys(LimitsSchema.shape) as Array<keyof Limits>) {
+    if (callOptions[key] !== undefined) merged[key] = callOptions[key];
+  }
+  return merged;
+}

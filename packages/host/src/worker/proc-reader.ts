@@ -1,0 +1,86 @@
+import { readFileSync, readdirSync } from 'node:fs';
+
+/** Linux reports utime/stime in clock ticks of 1/100 s on every platform airlock supports. */
+const TICKS_PER_SECOND = 100;
+
+/** CPU time (user + system) a process has used, in ms; undefined when it is gone. */
+export function readCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // The command name may contain spaces and parentheses: fields start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** VmData of a process in bytes; undefined when it is gone. */
+export function readDataBytes(pid: number): number | undefined {
+  try {
+    const match = /^VmData:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The thread ids of a process (empty when it is gone). */
+export function readTasks(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Every descendant of a process, found through /proc/<pid>/task/<tid>/children (each thread's
+ * children), breadth first. Cheap: it reads only the subtree, not all of /proc.
+ */
+export function readDescendants(pid: number, limit = 100_000): number[] {
+  const found: number[] = [];
+  const queue = [pid];
+  const seen = new Set<number>([pid]);
+  while (queue.length > 0 && found.length < limit) {
+    const parent = queue.shift()!;
+    for (const tid of readTasks(parent)) {
+      let text: string;
+      try {
+        text = readFileSync(`/proc/${parent}/task/${tid}/children`, 'latin1');
+      } catch {
+        continue;
+      }
+      for (const item of text.split(' ')) {
+        const child = Number(item);
+        if (child > 0 && !seen.has(child)) {
+          seen.add(child);
+          found.push(child);
+          queue.push(child);
+        }
+      }
+    }
+  }
+  return found;
+}
+
+/** Sends SIGKILL to a process group and to every descendant of `pid`, until none is left. */
+export function killTree(pid: number, pgid = pid): void {
+  for (let round = 0; round < 50; round += 1) {
+    const descendants = readDescendants(pid);
+    signal(-pgid, 'SIGKILL');
+    for (const child of descendants) signal(child, 'SIGKILL');
+    signal(pid, 'SIGKILL');
+    if (descendants.length === 0) return;
+  }
+}
+
+/** Sends a signal, ignoring a process that is already gone. */
+export function signal(pid: number, name: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, name);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { WorkerLimitsSchema } from './limits.js';
+
+/** The native ABIs a call can use. */
+export const ABIS = ['auto', 'c', 'arroyo', 'vaccel'] as const;
+export const AbiSchema = z.enum(ABIS);
+export type Abi = z.infer<typeof AbiSchema>;
+
+/** The two layouts of vAccel's `struct vaccel_arg`. */
+export const VaccelLayoutSchema = z.enum(['v0.8', 'v0.7']);
+export type VaccelLayout = z.infer<typeof VaccelLayoutSchema>;
+
+/** A sha256 digest in hex. */
+export const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/i, 'a sha256 digest is 64 hex digits');
+
+/** Host → worker: call one function of one library. */
+export const CallParamsSchema = z.object({
+  /** A path (made absolute by the host) or a bare name for the dynamic loader's search. */
+  library: z.string().min(1),
+  /** A symbol name or a C prototype. */
+  fn: z.string().min(1),
+  abi: AbiSchema,
+  /** Wire-encoded arguments: an array for `c` and `arroyo`, `{ read, write }` for `vaccel`. */
+  args: z.unknown(),
+  limits: WorkerLimitsSchema,
+  sha256: Sha256Schema.optional(),
+  vaccelLayout: VaccelLayoutSchema.optional(),
+});
+export type CallParams = z.infer<typeof CallParamsSchema>;
+
+/** Worker → host: the call's wire-encoded result. */
+export const CallResultSchema = z.object({ value: z.unknown() });
+export type CallResult = z.infer<typeof CallResultSchema>;
+
+/** Host → worker: describe a library. */
+export const InspectParamsSchema = z.object({ library: z.string().min(1), sha256: Sha256Schema.optional() });
+export type InspectParams = z.infer<typeof InspectParamsSchema>;
+
+/** The self-describing metadata of an Arroyo plugin. */
+export const ArroyoMetadataSchema = z.object({
+  name: z.string(),
+  argTypes: z.array(z.enum(['Bool', 'Int', 'UInt', 'Double', 'String'])),
+  returnType: z.enum(['Bool', 'Int', 'UInt', 'Double', 'String']),
+});
+export type ArroyoMetadata = z.infer<typeof ArroyoMetadataSchema>;
+
+/** Worker → host: what the worker learned by loading the library. */
+export const InspectResultSchema = z.object({
+  path: z.string(),
+  abi: z.enum(['c', 'arroyo']),
+  arroyo: ArroyoMetadataSchema.optional(),
+});
+export type InspectResult = z.infer<typeof InspectResultSchema>;

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+/** Host → worker, first message on a fresh channel. */
+export const HelloParamsSchema = z.object({
+  protocolVersion: z.number().int(),
+  hostVersion: z.string(),
+});
+export type HelloParams = z.infer<typeof HelloParamsSchema>;
+
+/** What a worker can do, announced at the handshake. */
+export const CAPABILITIES = ['abi:c', 'abi:arroyo', 'abi:vaccel', 'exec', 'resources', 'limits:memory', 'limits:cpu', 'limits:files'] as const;
+
+/** Worker → host, the answer to hello. */
+export const HelloResultSchema = z.object({
+  protocolVersion: z.number().int(),
+  workerVersion: z.string(),
+  pid: z.number().int().positive(),
+  capabilities: z.array(z.string()),
+  /** The worker's own footprint before any plugin loads; limits are budgets on top of it. */
+  baseline: z.object({ dataBytes: z.number().int().nonnegative(), threads: z.number().int().positive() }),
+});
+export type HelloResult = z.infer<typeof HelloResultSchema>;

@@ -1,0 +1,59 @@
+import { NotificationType, ParameterStructures, RequestType } from 'vscode-jsonrpc/node';
+import { z } from 'zod';
+import { CallParamsSchema, CallResultSchema, InspectParamsSchema, InspectResultSchema } from './messages/call.js';
+import { ExecParamsSchema, ExecResultSchema } from './messages/exec.js';
+import { HelloParamsSchema, HelloResultSchema } from './messages/handshake.js';
+import { LogParamsSchema } from './messages/log.js';
+import {
+  ExecResourceParamsSchema,
+  RegisterResourceParamsSchema,
+  RegisterResourceResultSchema,
+  UnregisterResourceParamsSchema,
+} from './messages/session.js';
+import { CallResultSchema as ValueResultSchema } from './messages/call.js';
+
+const byName = ParameterStructures.byName;
+
+/** Each request method: its wire name and the schemas of its params and result. */
+export const REQUESTS = {
+  hello: { method: 'airlock/hello', params: HelloParamsSchema, result: HelloResultSchema },
+  call: { method: 'airlock/call', params: CallParamsSchema, result: CallResultSchema },
+  inspect: { method: 'airlock/inspect', params: InspectParamsSchema, result: InspectResultSchema },
+  exec: { method: 'airlock/exec', params: ExecParamsSchema, result: ExecResultSchema },
+  registerResource: { method: 'airlock/resource/register', params: RegisterResourceParamsSchema, result: RegisterResourceResultSchema },
+  unregisterResource: { method: 'airlock/resource/unregister', params: UnregisterResourceParamsSchema, result: z.null() },
+  execResource: { method: 'airlock/resource/exec', params: ExecResourceParamsSchema, result: ValueResultSchema },
+} as const;
+
+/** Each notification method (worker → host). */
+export const NOTIFICATIONS = {
+  log: { method: 'airlock/log', params: LogParamsSchema },
+} as const;
+
+type Req<K extends keyof typeof REQUESTS> = RequestType<
+  z.input<(typeof REQUESTS)[K]['params']>,
+  z.infer<(typeof REQUESTS)[K]['result']>,
+  unknown
+>;
+
+function request<K extends keyof typeof REQUESTS>(key: K): Req<K> {
+  return new RequestType(REQUESTS[key].method, byName);
+}
+
+/** The vscode-jsonrpc method table, built from the schemas above. */
+export const Methods = {
+  hello: request('hello'),
+  call: request('call'),
+  inspect: request('inspect'),
+  exec: request('exec'),
+  registerResource: request('registerResource'),
+  unregisterResource: request('unregisterResource'),
+  execResource: request('execResource'),
+  log: new NotificationType<z.infer<typeof LogParamsSchema>>(NOTIFICATIONS.log.method, byName),
+} as const;
+
+/** Methods a host accepts from a worker; anything else is a protocol violation. */
+export const WORKER_TO_HOST_METHODS: ReadonlySet<string> = new Set(Object.values(NOTIFICATIONS).map((n) => n.method));
+
+/** Result schema of each request method, by wire name (for checking responses). */
+export const RESULT_SCHEMAS: ReadonlyMap<string, z.ZodType> = new Map(Object.values(REQUESTS).map((r) => [r.method, r.result]));

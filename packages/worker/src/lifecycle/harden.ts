@@ -1,0 +1,22 @@
+import { PR, RLIMIT, getppid, prctl, setrlimit } from '../native/libc.js';
+
+const SIGKILL = 9;
+
+/**
+ * Ties the worker's life to its host and takes away what a plugin should never have:
+ * - PR_SET_PDEATHSIG(SIGKILL): the kernel kills the worker when the host dies, even by SIGKILL.
+ *   The signal only arms for a parent alive now, so the parent is checked afterwards.
+ * - PR_SET_NO_NEW_PRIVS: nothing the worker execs can gain privileges (setuid binaries).
+ * - RLIMIT_CORE 0: a crashing plugin leaves no core dump with the host's data in it.
+ * - PR_SET_CHILD_SUBREAPER: processes a plugin orphans stay the worker's descendants, so the
+ *   host can still count and kill them.
+ */
+export function hardenProcess(expectedParent: number | undefined): void {
+  prctl(PR.SET_PDEATHSIG, SIGKILL);
+  const parent = getppid() as number;
+  if (expectedParent !== undefined && parent !== expectedParent) process.exit(70);
+  if (parent === 1 && expectedParent === undefined) process.exit(70);
+  prctl(PR.SET_NO_NEW_PRIVS, 1);
+  setrlimit(RLIMIT.CORE, 0n, 0n);
+  prctl(PR.SET_CHILD_SUBREAPER, 1);
+}

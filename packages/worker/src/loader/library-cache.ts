@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
+import koffi, { type LibraryHandle } from 'koffi';
+import { invalidArgument, loadError } from '../failure.js';
+
+/** A library loaded for the worker's lifetime, with what was learned about it. */
+export interface LoadedLibrary {
+  /** The path or name it was asked for. */
+  readonly request: string;
+  readonly handle: LibraryHandle;
+  /** koffi functions already built for this library, by prototype or symbol. */
+  readonly functions: Map<string, unknown>;
+  /** Per-ABI state computed on first use (metadata, entrypoints …). */
+  readonly abiState: Map<string, unknown>;
+}
+
+const libraries = new Map<string, LoadedLibrary>();
+/** Descriptors of libraries loaded through a pinned hash; kept open so the inode stays the one hashed. */
+const pinnedFds: number[] = [];
+
+/**
+ * Loads a library once and keeps it for the worker's lifetime: unloading a library whose code
+ * may still be referenced crashes, so a worker only forgets libraries by dying.
+ * With `sha256`, the file is opened once, hashed through that descriptor and loaded through
+ * `/proc/self/fd/N`, so the bytes hashed are the bytes mapped.
+ */
+export function loadLibrary(request: string, options: { sha256?: string | undefined; global?: boolean } = {}): LoadedLibrary {
+  const key = options.sha256 === undefined ? request : `${request}\0${options.sha256.toLowerCase()}`;
+  const known = libraries.get(key);
+  if (known !== undefined) return known;
+  let target = request;
+  if (options.sha256 !== undefined) target = openPinned(request, options.sha256);
+  let handle: LibraryHandle;
+  try {
+    handle = koffi.load(target, options.global ? { global: true } : {});
+  } catch (error) {
+    throw loadError(`Cannot load library ${JSON.stringify(request)}: ${(error as Error).message}`, {
+      details: { library: request, loader: (error as Error).message },
+    });
+  }
+  const loaded: LoadedLibrary = { request, handle, functions: new Map(), abiState: new Map() };
+  libraries.set(key, loaded);
+  return loaded;
+}
+
+/** Whether a library exports a symbol (without building a function for it). */
+export function hasSymbol(library: LoadedLibrary, name: string): boolean {
+  try {
+    library.handle.symbol(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Builds (once) a koffi function of a library; a missing symbol is a LOAD_ERROR naming it. */
+export function libraryFunction<T>(library: LoadedLibrary, key: string, build: (handle: LibraryHandle) => T): T {
+  const known = library.functions.get(key);
+  if (known !== undefined) return known as T;
+  let fn: T;
+  try {
+    fn = build(library.handle);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/cannot find|symbol/i.test(message)) {
+      throw loadError(`Library ${JSON.stringify(library.request)} has no symbol for ${JSON.stringify(key)}: ${message}`, {
+        details: { library: library.request, symbol: key, loader: message },
+      });
+    }
+    throw invalidArgument(`Cannot call ${JSON.stringify(key)}: ${message}`);
+  }
+  library.functions.set(key, fn);
+  return fn;
+}
+
+function openPinned(request: string, expected: string): string {
+  if (!request.includes('/')) {
+    throw invalidArgument(`sha256 pins a file, so the library must be given by path, got ${JSON.stringify(request)}`);
+  }
+  let fd: number;
+  try {
+    fd = openSync(request, 'r');
+  } catch (error) {
+    throw loadError(`Cannot open library ${JSON.stringify(request)}: ${(error as Error).message}`, { details: { library: request } });
+  }
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  const size = fstatSync(fd).size;
+  let offset = 0;
+  while (offset < size) {
+    const read = readSync(fd, buffer, 0, buffer.length, offset);
+    if (read === 0) break;
+    hash.update(buffer.subarray(0, read));
+    offset += read;
+  }
+  const actual = hash.digest('hex');
+  if (actual !== expected.toLowerCase()) {
+    closeSync(fd);
+    throw loadError(`Checksum mismatch for ${JSON.stringify(request)}: expected sha256 ${expected.toLowerCase()}, file has ${actual}`, {
+      details: { library: request, expected: expected.toLowerCase(), actual },
+    });
+  }
+  pinnedFds.push(fd);
+  return `/proc/self/fd/${fd}`;
+}

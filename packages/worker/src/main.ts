@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// The airlock worker: started by a host, speaks JSON-RPC on its stdin/stdout. The order below
+// matters: harden and guard the channel before any plugin code can be loaded.
+import './native/koffi-setup.js';
+import {
+  AIRLOCK_VERSION,
+  CAPABILITIES,
+  CallParamsSchema,
+  HelloParamsSchema,
+  InspectParamsSchema,
+  Methods,
+  PROTOCOL_VERSION,
+  type ZodLike,
+} from './protocol-imports.js';
+import { guardStdio } from './channel/guard-stdio.js';
+import { openConnection, toResponseError } from './channel/connection.js';
+import { hardenProcess } from './lifecycle/harden.js';
+import { LimitApplier } from './limits/apply-limits.js';
+import { readDataBytes, readThreadCount } from './limits/self-status.js';
+import { loadLibrary } from './loader/library-cache.js';
+import { callC, runCall } from './operations/call.js';
+import { runInspect } from './operations/inspect.js';
+import type { WorkerContext } from './operations/context.js';
+import { SerialRunner } from './operations/serial.js';
+import { invalidArgument, WorkerFailure } from './failure.js';
+
+const env = process.env;
+hardenProcess(env.AIRLOCK_HOST_PID ? Number(env.AIRLOCK_HOST_PID) : undefined);
+const channel = guardStdio(env.AIRLOCK_STDOUT_FD ? Number(env.AIRLOCK_STDOUT_FD) : undefined);
+const connection = openConnection(channel, env.AIRLOCK_MAX_FRAME_BYTES ? Number(env.AIRLOCK_MAX_FRAME_BYTES) : undefined);
+
+const limits = new LimitApplier();
+const context: WorkerContext = {
+  pid: process.pid,
+  limits,
+  load(library, sha256, global) {
+    const loaded = loadLibrary(library, { sha256, global: global ?? false });
+    limits.footprintChanged();
+    return loaded;
+  },
+  abis: {
+    c: (library, fn, args) => callC(library, fn, args, process.pid),
+    arroyo: () => {
+      throw invalidArgument('abi arroyo is not available in this worker build');
+    },
+    vaccel: () => {
+      throw invalidArgument('abi vaccel is not available in this worker build');
+    },
+  },
+};
+
+const serial = new SerialRunner();
+
+/** Registers a request handler that validates its params and runs one operation at a time. */
+function handle<P, R>(type: { method: string }, schema: ZodLike<P>, operation: (params: P) => R | Promise<R>): void {
+  const handler = (raw: unknown): Promise<unknown> =>
+    serial.run(async () => {
+      try {
+        const parsed = schema.safeParse(raw);
+        if (!parsed.success) throw invalidArgument(`Bad ${type.method} params: ${parsed.error.message}`);
+        return await operation(parsed.data);
+      } catch (error) {
+        throw toResponseError(error);
+      }
+    });
+  connection.onRequest(type.method, handler as (raw: unknown) => Promise<never>);
+}
+
+handle(Methods.hello, HelloParamsSchema, (params) => {
+  if (params.protocolVersion !== PROTOCOL_VERSION) {
+    throw new WorkerFailure(
+      'PROTOCOL_ERROR',
+      `Protocol mismatch: the host speaks airlock protocol ${params.protocolVersion} (airlock ${params.hostVersion}), this worker speaks protocol ${PROTOCOL_VERSION} (airlock ${AIRLOCK_VERSION})`,
+    );
+  }
+  return {
+    protocolVersion: PROTOCOL_VERSION,
+    workerVersion: AIRLOCK_VERSION,
+    pid: process.pid,
+    capabilities: [...CAPABILITIES],
+    baseline: { dataBytes: readDataBytes(), threads: readThreadCount() },
+  };
+});
+handle(Methods.call, CallParamsSchema, (params) => runCall(context, params));
+handle(Methods.inspect, InspectParamsSchema, (params) => runInspect(context, params));
+
+// The host closing the channel is the normal way to end a worker.
+connection.onClose(() => process.exit(0));
+connection.onError(() => process.exit(65));
+connection.listen();

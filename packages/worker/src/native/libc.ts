@@ -1,0 +1,60 @@
+import './koffi-setup.js';
+import koffi from 'koffi';
+
+/**
+ * The few libc functions the worker needs to guard itself, bound once through koffi.
+ * Loaded before any plugin so nothing a plugin exports can interpose on them.
+ */
+const libc = koffi.load('libc.so.6');
+
+const RLimit = koffi.struct('airlock_rlimit', { cur: 'uint64_t', max: 'uint64_t' });
+
+export const RLIMIT = { CPU: 0, DATA: 2, CORE: 4, NOFILE: 7, NPROC: 6, AS: 9 } as const;
+export const PR = { SET_PDEATHSIG: 1, SET_DUMPABLE: 4, SET_NO_NEW_PRIVS: 38, SET_CHILD_SUBREAPER: 36 } as const;
+/** RLIM_INFINITY */
+export const UNLIMITED = 0xffffffffffffffffn;
+
+const getrlimitNative = libc.func('int getrlimit(int resource, _Out_ airlock_rlimit *rlim)');
+const setrlimitNative = libc.func('int setrlimit(int resource, const airlock_rlimit *rlim)');
+const prctlNative = libc.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)');
+const errnoLocation = libc.func('int *__errno_location(void)');
+const strerrorNative = libc.func('const char *strerror(int errnum)');
+
+export const dup = libc.func('int dup(int fd)');
+export const dup2 = libc.func('int dup2(int oldfd, int newfd)');
+export const close = libc.func('int close(int fd)');
+export const getppid = libc.func('int getppid(void)');
+export const fcntl3 = libc.func('int fcntl(int fd, int cmd, int arg)');
+export const fflush = libc.func('int fflush(void *stream)');
+export const F_SETFD = 2;
+export const FD_CLOEXEC = 1;
+
+/** The calling thread's errno. */
+export function errno(): number {
+  return koffi.decode(errnoLocation(), 'int') as number;
+}
+
+/** `strerror(errno)` for the last failed call. */
+export function lastError(): string {
+  const code = errno();
+  return `${strerrorNative(code) as string} (errno ${code})`;
+}
+
+/** Reads a resource limit. */
+export function getrlimit(resource: number): { cur: bigint; max: bigint } {
+  const out = { cur: 0n, max: 0n };
+  if (getrlimitNative(resource, out) !== 0) throw new Error(`getrlimit(${resource}) failed: ${lastError()}`);
+  return { cur: BigInt(out.cur), max: BigInt(out.max) };
+}
+
+/** Sets a resource limit; throws with errno's text on failure. */
+export function setrlimit(resource: number, cur: bigint, max: bigint): void {
+  if (setrlimitNative(resource, { cur, max }) !== 0) throw new Error(`setrlimit(${resource}, ${cur}, ${max}) failed: ${lastError()}`);
+}
+
+/** prctl with numeric arguments; throws on failure. */
+export function prctl(option: number, arg2 = 0): void {
+  if (prctlNative(option, arg2, 0, 0, 0) !== 0) throw new Error(`prctl(${option}) failed: ${lastError()}`);
+}
+
+void RLimit;
