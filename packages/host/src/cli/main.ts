@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// plugin-run: the command line of airlock. Every subcommand runs native code in workers and
+// exits with CONTRACT.md's status for the outcome.
+import { AIRLOCK_VERSION, EXIT_CODES } from '@airlock/protocol';
+import { Command, CommanderError } from 'commander';
+import { registerCall } from './commands/call.js';
+import { registerInspect } from './commands/inspect.js';
+
+const program = new Command('plugin-run')
+  .description('Run untrusted native code in isolated, supervised worker processes')
+  .version(AIRLOCK_VERSION)
+  .showHelpAfterError()
+  .exitOverride();
+
+registerCall(program);
+registerInspect(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Help and version exit 0; every usage error is INVALID_ARGUMENT.
+    process.exitCode = error.exitCode === 0 ? 0 : EXIT_CODES.INVALID_ARGUMENT;
+  } else {
+    process.stderr.write(`plugin-run: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = EXIT_CODES.PROTOCOL_ERROR;
+  }
+}

@@ -1,0 +1,74 @@
+import type { Limits, LogLevel } from '@airlock/protocol';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** `500ms`, `2s`, `1.5m`, `1h`, or a bare number of milliseconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(text.trim());
+  if (!match) throw new InvalidArgumentError(`expected a duration such as 500ms, 2s or 1m, got ${JSON.stringify(text)}`);
+  const ms = Math.round(Number(match[1]) * DURATION_UNITS[(match[2] ?? 'ms').toLowerCase()]!);
+  if (ms <= 0) throw new InvalidArgumentError(`expected a positive duration, got ${JSON.stringify(text)}`);
+  return ms;
+}
+
+/** `64K`, `1M`, `1G` (powers of 1024), or a bare number of bytes. */
+export function parseSize(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?$/i.exec(text.trim());
+  if (!match) throw new InvalidArgumentError(`expected a size such as 64K, 256M or 1G, got ${JSON.stringify(text)}`);
+  const bytes = Math.round(Number(match[1]) * SIZE_UNITS[(match[2] ?? '').toLowerCase()]!);
+  if (bytes <= 0) throw new InvalidArgumentError(`expected a positive size, got ${JSON.stringify(text)}`);
+  return bytes;
+}
+
+/** A positive whole number. */
+export function parseCount(text: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) <= 0) throw new InvalidArgumentError(`expected a positive whole number, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** Log levels by name or by vAccel's numbers 1–4. */
+export function parseLogLevel(text: string): LogLevel {
+  const byNumber: Record<string, LogLevel> = { '1': 'error', '2': 'warn', '3': 'info', '4': 'debug' };
+  const level = byNumber[text] ?? text.toLowerCase();
+  if (!['error', 'warn', 'info', 'debug'].includes(level)) {
+    throw new InvalidArgumentError(`expected error, warn, info, debug (or 1-4), got ${JSON.stringify(text)}`);
+  }
+  return level as LogLevel;
+}
+
+/** Collects a repeatable option into a list. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Adds the limit options shared by call, exec, shell and harness. */
+export function addLimitOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--timeout <dur>', 'wall clock for one call (e.g. 500ms, 2s)').argParser(parseDuration))
+    .addOption(new Option('--memory <size>', 'memory the plugin may add on top of the worker (e.g. 64M)').argParser(parseSize))
+    .addOption(new Option('--cpu <dur>', 'CPU time of the worker during a call').argParser(parseDuration))
+    .addOption(new Option('--max-open-files <n>', 'file descriptors the plugin may open').argParser(parseCount))
+    .addOption(new Option('--max-processes <n>', 'processes and threads the plugin may start').argParser(parseCount))
+    .addOption(new Option('--max-output <size>', 'bytes the plugin may write to stdout/stderr per call').argParser(parseSize));
+}
+
+/** The limits given on the command line. */
+export function limitsFrom(options: Record<string, unknown>): Limits {
+  const limits: Limits = {};
+  if (options.timeout !== undefined) limits.timeoutMs = options.timeout as number;
+  if (options.memory !== undefined) limits.memoryBytes = options.memory as number;
+  if (options.cpu !== undefined) limits.cpuMs = options.cpu as number;
+  if (options.maxOpenFiles !== undefined) limits.maxOpenFiles = options.maxOpenFiles as number;
+  if (options.maxProcesses !== undefined) limits.maxProcesses = options.maxProcesses as number;
+  if (options.maxOutput !== undefined) limits.maxOutputBytes = options.maxOutput as number;
+  return limits;
+}
+
+/** Adds `--json` and `--log-level`. */
+export function addOutputOptions(command: Command): Command {
+  return command
+    .option('--json', 'print one JSON object: {"ok":true,"result":…} or {"ok":false,"error":{…}}')
+    .addOption(new Option('--log-level <level>', 'error|warn|info|debug (or 1-4): plugin output shows at info and above').argParser(parseLogLevel).default('info'));
+}
