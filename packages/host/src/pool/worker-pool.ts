@@ -16,8 +16,8 @@ export class WorkerPool {
   private readonly starting = new Set<Promise<WorkerProcess>>();
   private readonly breaker: StartBreaker;
   private closed = false;
-  /** Aborted by close(): rejects every call still waiting in the queue. */
-  private readonly closing = new AbortController();
+  /** Calls waiting in the queue, rejected by close(); a running call is left to finish. */
+  private readonly waiting = new Set<(error: AirlockError) => void>();
 
   constructor(
     private readonly launch: () => WorkerLaunch,
@@ -31,25 +31,31 @@ export class WorkerPool {
   /** Runs `task` with a worker of its own; waits in line for a free slot. */
   run<T>(task: (worker: WorkerProcess) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.closed) return Promise.reject(closedError());
-    const waiting = signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
-    return this.queue
-      .add(
-        async () => {
-          const worker = await this.acquire();
-          try {
-            return await task(worker);
-          } finally {
-            this.release(worker);
-          }
-        },
-        { signal: waiting },
-      )
-      .catch((error: unknown) => {
-        if (error instanceof AirlockError) throw error;
-        if (signal?.aborted) throw new AirlockError('CANCELLED', 'The call was cancelled while waiting for a worker', { cause: signal.reason });
-        if (this.closing.signal.aborted) throw closedError();
-        throw error;
-      }) as Promise<T>;
+    return new Promise<T>((resolve, reject) => {
+      const rejectWaiting = (error: AirlockError) => reject(error);
+      this.waiting.add(rejectWaiting);
+      this.queue
+        .add(
+          async () => {
+            this.waiting.delete(rejectWaiting);
+            const worker = await this.acquire();
+            try {
+              return await task(worker);
+            } finally {
+              this.release(worker);
+            }
+          },
+          signal ? { signal } : {},
+        )
+        .then(resolve as (value: unknown) => void, (error: unknown) => {
+          this.waiting.delete(rejectWaiting);
+          if (error instanceof AirlockError) return reject(error);
+          // p-queue rejects with the signal's reason as soon as the caller aborts; the worker
+          // running the call (if any) is killed by its own listener on the same signal.
+          if (signal?.aborted) return reject(new AirlockError('CANCELLED', 'The call was cancelled', { cause: signal.reason }));
+          reject(error);
+        });
+    });
   }
 
   /** Starts a worker that belongs to nobody but the caller (a session). */
@@ -115,7 +121,9 @@ export class WorkerPool {
   /** Ends every worker; calls still queued are rejected, running ones settle as their workers end. */
   async close(graceMs: number): Promise<void> {
     this.closed = true;
-    this.closing.abort();
+    this.queue.clear();
+    for (const rejectWaiting of this.waiting) rejectWaiting(closedError());
+    this.waiting.clear();
     await Promise.allSettled([...this.starting]);
     await Promise.all([...this.all].map((worker) => worker.close(graceMs)));
     this.idle.length = 0;

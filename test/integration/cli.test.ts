@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { fixture, pluginRun } from '../helpers/fixtures.js';
+
+describe('plugin-run call', () => {
+  it('prints the result alone on stdout: cos(0) is 1', () => {
+    const run = pluginRun(['call', 'libm.so.6', 'double cos(double)', '0']);
+    expect(run).toMatchObject({ status: 0, stdout: '1\n' });
+  });
+
+  it('parses arguments by the declared types, negative numbers after --, 64-bit exactly', () => {
+    expect(pluginRun(['call', 'libc.so.6', 'int abs(int)', '--', '-5']).stdout).toBe('5\n');
+    const big = pluginRun(['call', fixture('types'), 'uint64_t add_u64(uint64_t, uint64_t)', '18446744073709551614', '1']);
+    expect(big.stdout).toBe('18446744073709551615\n');
+    const json = pluginRun(['call', '--json', fixture('types'), 'uint64_t add_u64(uint64_t, uint64_t)', '9223372036854775808', '1']);
+    expect(json.stdout.trim()).toBe('{"ok":true,"result":9223372036854775809}');
+    expect(pluginRun(['call', fixture('types'), 'char *str_upper(const char *s)', 'quiet']).stdout).toBe('QUIET\n');
+  });
+
+  it('exits 3 and reports CRASHED / SIGABRT for abort()', () => {
+    const plain = pluginRun(['call', 'libc.so.6', 'void abort(void)']);
+    expect(plain.status).toBe(3);
+    expect(plain.stdout).toBe('');
+    expect(plain.stderr).toContain('CRASHED');
+    const json = pluginRun(['call', '--json', 'libc.so.6', 'void abort(void)']);
+    expect(json.status).toBe(3);
+    const parsed = JSON.parse(json.stdout) as { ok: boolean; error: { code: string; signal: string } };
+    expect(parsed).toMatchObject({ ok: false, error: { code: 'CRASHED', signal: 'SIGABRT' } });
+  });
+
+  it('returns the result of a plugin that prints 200 fake Content-Length headers; its output goes to stderr', () => {
+    const run = pluginRun(['call', fixture('hostile'), 'int print_fake_headers(int)', '200']);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe('42\n');
+  });
+
+  it('exits 6 for a missing library and a missing symbol, 2 for a bad argument or usage', () => {
+    const missing = pluginRun(['call', './no-such-lib.so', 'int f(void)']);
+    expect(missing.status).toBe(6);
+    expect(missing.stderr).toContain('no-such-lib.so');
+    const symbol = pluginRun(['call', 'libc.so.6', 'int airlock_no_such_symbol(void)']);
+    expect(symbol.status).toBe(6);
+    expect(symbol.stderr).toContain('airlock_no_such_symbol');
+    const bad = pluginRun(['call', 'libc.so.6', 'int abs(int)', 'seven']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('"seven"');
+    expect(pluginRun(['call', '--timeout', 'soon', 'libc.so.6', 'int abs(int)', '1']).status).toBe(2);
+    expect(pluginRun(['call', '--bogus', 'libc.so.6', 'int abs(int)', '1']).status).toBe(2);
+    expect(pluginRun(['call', 'libc.so.6', 'int abs(int)', '1', '2']).status).toBe(2);
+  });
+
+  it('has --help', () => {
+    const help = pluginRun(['call', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('--max-processes');
+  });
+});
+
+describe('plugin-run inspect', () => {
+  it('lists the exported functions of an ELF library', () => {
+    const run = pluginRun(['inspect', fixture('types')]);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('abi: c');
+    expect(run.stdout).toMatch(/^ {2}add_u64$/m);
+    const json = JSON.parse(pluginRun(['inspect', '--json', fixture('types')]).stdout) as { result: { functions: string[] } };
+    expect(json.result.functions).toContain('counter_new');
+  });
+
+  it('exits 6 for a file that is not a library', () => {
+    expect(pluginRun(['inspect', 'package.json']).status).toBe(6);
+  });
+});
