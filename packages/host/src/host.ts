@@ -24,6 +24,7 @@ import {
 } from './options/host-options.js';
 import { WorkerPool } from './pool/worker-pool.js';
 import { workerLaunch } from './worker/worker-launch.js';
+import { DEFAULT_RUNDIR_PARENT, Session, type SessionOptions } from './session/session.js';
 
 /** What `host.inspect` reports about a library. */
 export type LibraryInfo = InspectResult;
@@ -40,6 +41,7 @@ export class Host implements AsyncDisposable {
   private readonly pool: WorkerPool;
   private readonly signatures = new Map<string, CallSignature>();
   private closing: Promise<void> | undefined;
+  private readonly sessions = new Set<Session>();
 
   constructor(options: HostOptions = {}) {
     this.options = parseOptions(HostOptionsSchema, options, 'host options');
@@ -80,7 +82,7 @@ export class Host implements AsyncDisposable {
       args: wireArgs,
       limits: workerLimits,
       ...(opts.sha256 !== undefined && { sha256: opts.sha256 }),
-      vaccelLayout: opts.vaccelLayout ?? this.options.vaccelLayout,
+      vaccelLayout: opts.vaccelArgLayout ?? this.options.vaccelArgLayout,
     };
     const operation = `calling ${fn} in ${library}`;
     const result = (await this.pool.run(
@@ -101,6 +103,19 @@ export class Host implements AsyncDisposable {
     )) as LibraryInfo;
   }
 
+  /**
+   * Opens a vAccel-style session: one worker pinned to it, a rundir for its resources.
+   * Close it (or `await using`) to end the worker and remove the rundir.
+   */
+  async session(options: SessionOptions = {}): Promise<Session> {
+    this.assertOpen();
+    const worker = await this.pool.dedicated();
+    const limits = mergeLimits(this.limits, options.limits ?? {});
+    const session = new Session(worker, limits, options.vaccelArgLayout ?? this.options.vaccelArgLayout, options.rundirParent ?? DEFAULT_RUNDIR_PARENT);
+    this.sessions.add(session);
+    return session;
+  }
+
   /** Pids of the live workers (for supervision and tests). */
   get workerPids(): number[] {
     return this.pool.pids;
@@ -111,7 +126,7 @@ export class Host implements AsyncDisposable {
    * and resolves when none is left. Calls still waiting are rejected with UNAVAILABLE.
    */
   close(): Promise<void> {
-    this.closing ??= this.pool.close(this.options.closeGraceMs);
+    this.closing ??= Promise.all([this.pool.close(this.options.closeGraceMs), ...[...this.sessions].map((s) => s.close())]).then(() => undefined);
     return this.closing;
   }
 

@@ -8,6 +8,9 @@ import {
   CallParamsSchema,
   HelloParamsSchema,
   InspectParamsSchema,
+  RegisterResourceParamsSchema,
+  UnregisterResourceParamsSchema,
+  ExecResourceParamsSchema,
   Methods,
   PROTOCOL_VERSION,
   type ZodLike,
@@ -18,7 +21,9 @@ import { hardenProcess } from './lifecycle/harden.js';
 import { LimitApplier } from './limits/apply-limits.js';
 import { readDataBytes, readThreadCount } from './limits/self-status.js';
 import { loadLibrary } from './loader/library-cache.js';
-import { callC, runCall } from './operations/call.js';
+import { callArroyoPlugin, callC, runCall } from './operations/call.js';
+import { callVaccel } from './abi/vaccel.js';
+import { execResource, registerResource, unregisterResource } from './operations/resources.js';
 import { runInspect } from './operations/inspect.js';
 import type { WorkerContext } from './operations/context.js';
 import { SerialRunner } from './operations/serial.js';
@@ -40,12 +45,8 @@ const context: WorkerContext = {
   },
   abis: {
     c: (library, fn, args) => callC(library, fn, args, process.pid),
-    arroyo: () => {
-      throw invalidArgument('abi arroyo is not available in this worker build');
-    },
-    vaccel: () => {
-      throw invalidArgument('abi vaccel is not available in this worker build');
-    },
+    arroyo: (library, fn, args) => callArroyoPlugin(library, fn, args),
+    vaccel: (library, fn, args, params) => callVaccel(library, fn, args, params.vaccelLayout ?? 'v0.8'),
   },
 };
 
@@ -83,6 +84,9 @@ handle(Methods.hello, HelloParamsSchema, (params) => {
 });
 handle(Methods.call, CallParamsSchema, (params) => runCall(context, params));
 handle(Methods.inspect, InspectParamsSchema, (params) => runInspect(context, params));
+handle(Methods.registerResource, RegisterResourceParamsSchema, (params) => registerResource(context, params));
+handle(Methods.unregisterResource, UnregisterResourceParamsSchema, (params) => unregisterResource(params));
+handle(Methods.execResource, ExecResourceParamsSchema, (params) => execResource(context, params));
 
 // The host closing the channel is the normal way to end a worker.
 connection.onClose(() => process.exit(0));

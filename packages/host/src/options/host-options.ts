@@ -43,7 +43,7 @@ export const HostOptionsSchema = z.strictObject({
   /** Longest cool-down of the breaker. Default 30 000 ms. */
   breakerMaxCooldownMs: nonNegativeInt.default(30_000),
   /** Layout of `struct vaccel_arg` for vAccel calls. Default 'v0.8'. */
-  vaccelLayout: VaccelLayoutSchema.default('v0.8'),
+  vaccelArgLayout: VaccelLayoutSchema.default('v0.8'),
   /** Receives every line of plugin output, with its stream and worker. Default: none. */
   onLog: z.custom<(entry: LogEntry) => void>((value) => typeof value === 'function', 'onLog must be a function').optional(),
   /** The worker to run: a command and its arguments. Default: Node running @airlock/worker. */
@@ -61,7 +61,7 @@ export const CallOptionsSchema = LimitsSchema.extend({
   /** Pins the library's content: the call fails with LOAD_ERROR unless its sha256 is this. */
   sha256: Sha256Schema.optional(),
   /** Layout of `struct vaccel_arg` (abi 'vaccel'). Default: the host's. */
-  vaccelLayout: VaccelLayoutSchema.optional(),
+  vaccelArgLayout: VaccelLayoutSchema.optional(),
   /** Aborting it cancels the call (CANCELLED), killing its worker if the call is running. */
   signal: z.custom<AbortSignal>((value) => value instanceof AbortSignal, 'signal must be an AbortSignal').optional(),
 });

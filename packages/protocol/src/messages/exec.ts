@@ -34,5 +34,7 @@ export const ExecResultSchema = z.object({
   stdout: z.string(),
   stderr: z.string(),
   outputs: z.array(z.object({ path: z.string(), size: z.number().int().nonnegative() })),
+  /** What the worker changed to make the command run (an environment trimmed to fit the kernel's limit). */
+  warnings: z.array(z.string()).optional(),
 });
 export type ExecResult = z.infer<typeof ExecResultSchema>;

@@ -141,6 +141,14 @@ export function parseBooleanText(text: string): boolean | undefined {
   return undefined;
 }
 
+const CLI_FORMS: Record<ArroyoType, string> = {
+  Bool: 'a boolean (true, false, 1 or 0)',
+  Int: `an integer from ${INT64_MIN} to ${INT64_MAX} (decimal or 0x hex)`,
+  UInt: `an integer from 0 to ${UINT64_MAX} (decimal or 0x hex)`,
+  Double: 'a number (such as 2.5, -1e-3, nan, inf, -inf)',
+  String: 'a string',
+};
+
 /**
  * Turns one command-line argument into the value of an Arroyo type: Int/UInt to a number when
  * safe, otherwise a bigint (range-checked); Bool from true/false/1/0; Double also from
@@ -166,7 +174,7 @@ export function parseArroyoCliArgument(type: ArroyoType, text: string, position 
       break;
   }
   if (value === undefined) {
-    throw new ArgumentError(`argument ${position + 1} (${type}) expects ${describeArroyoType(type)}, cannot read ${JSON.stringify(text)} as one`, position);
+    throw new ArgumentError(`argument ${position + 1} (${type}) expects ${CLI_FORMS[type]}, cannot read ${JSON.stringify(text)} as one`, position);
   }
   return value;
 }

@@ -11,6 +11,7 @@ import {
 import koffi from 'koffi';
 import { invalidArgument } from '../failure.js';
 import { type LoadedLibrary, libraryFunction } from '../loader/library-cache.js';
+import { nativeRead } from './native-memory.js';
 
 type KoffiFunction = (...args: unknown[]) => unknown;
 
@@ -176,7 +177,8 @@ function convertResult(signature: CallSignature, raw: unknown, workerPid: number
 export function readCString(pointer: unknown): string | Uint8Array | null {
   if (pointer === null) return null;
   const length = Number(strlen(pointer) as number | bigint);
-  const bytes = new Uint8Array(koffi.view(pointer, length)).slice();
+  // A copy through memcpy: koffi.view() keeps memory alive long after the call.
+  const bytes = nativeRead(koffi.address(pointer), length);
   try {
     return utf8.decode(bytes);
   } catch {

@@ -1,5 +1,6 @@
 import { type CallParams, decodeValue, encodeValue, isPrototype } from '@airlock/protocol';
 import { callPrototype } from '../abi/c-call.js';
+import { callArroyo, readArroyoMetadata } from '../abi/arroyo.js';
 import { invalidArgument } from '../failure.js';
 import { type LoadedLibrary, hasSymbol, loadLibrary } from '../loader/library-cache.js';
 import { fflush } from '../native/libc.js';
@@ -37,6 +38,16 @@ export function callC(library: LoadedLibrary, fn: string, args: unknown, pid: nu
     throw invalidArgument(`abi 'c' needs a C prototype such as 'int ${fn}(int a)', got the bare name ${JSON.stringify(fn)}`);
   }
   return callPrototype(library, fn, args, pid);
+}
+
+/** An Arroyo plugin call: `fn` must be the plugin's own name (from its metadata). */
+export function callArroyoPlugin(library: LoadedLibrary, fn: string, args: unknown): unknown {
+  const metadata = readArroyoMetadata(library);
+  if (fn !== metadata.name) {
+    throw invalidArgument(`${JSON.stringify(library.request)} is the Arroyo plugin ${JSON.stringify(metadata.name)}, not ${JSON.stringify(fn)}`);
+  }
+  if (!Array.isArray(args)) throw invalidArgument(`Arguments of an Arroyo plugin must be an array, got ${typeof args}`);
+  return callArroyo(library, args);
 }
 
 export { loadLibrary };

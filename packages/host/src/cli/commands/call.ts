@@ -47,7 +47,7 @@ async function runCall(library: string, fn: string, words: string[], options: Re
     const result = await host.call(library, fn, args, {
       abi,
       ...(sha256 !== undefined && { sha256 }),
-      vaccelLayout: options.vaccelLayout as 'v0.8' | 'v0.7',
+      vaccelArgLayout: options.vaccelLayout as 'v0.8' | 'v0.7',
     });
     return printSuccess(result, json);
   } catch (error) {

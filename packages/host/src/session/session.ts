@@ -1,0 +1,156 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type Limits, type RegisterResourceResult, type VaccelLayout, decodeValue, encodeValue } from '@airlock/protocol';
+import PQueue from 'p-queue';
+import { AirlockError } from '../errors/airlock-error.js';
+import { mergeLimits } from '../options/host-options.js';
+import type { WorkerProcess } from '../worker/worker-process.js';
+
+/** A file of a resource given as bytes. */
+export interface ResourceData {
+  data: Uint8Array;
+  filename: string;
+}
+
+/** A resource registered in a session: its id, the directory its files live in, and the files. */
+export interface Resource {
+  readonly id: number;
+  readonly dir: string;
+  readonly files: readonly string[];
+}
+
+/** Options of `host.session()`. */
+export interface SessionOptions {
+  /** Directory under which the session's rundir is made. Default: the OS temp dir. */
+  rundirParent?: string;
+  /** Limits of the session's calls (over the host's). */
+  limits?: Limits;
+  /** Layout of `struct vaccel_arg`. Default: the host's. */
+  vaccelArgLayout?: VaccelLayout;
+}
+
+let sessions = 0;
+
+/**
+ * A vAccel-style session: one worker pinned for its lifetime, a rundir holding the files of its
+ * resources, and calls that run one at a time on that worker. If the worker dies, the session
+ * says so on every later call (its resources died with it) until it is closed.
+ */
+export class Session implements AsyncDisposable {
+  readonly id: string;
+  readonly rundir: string;
+  private readonly queue = new PQueue({ concurrency: 1 });
+  private death: AirlockError | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly worker: WorkerProcess,
+    private readonly limits: Limits,
+    private readonly vaccelLayout: VaccelLayout,
+    rundirParent: string,
+  ) {
+    this.id = `${process.pid}-${++sessions}`;
+    this.rundir = mkdtempSync(join(rundirParent, `airlock-session-${this.id}-`));
+    worker.onExitOnce((exit) => {
+      this.death ??= new AirlockError(
+        'UNAVAILABLE',
+        `Session ${this.id} lost its worker (${exit.signal ? `killed by ${exit.signal}` : `exit status ${exit.exitCode}`}); its resources are gone: close the session and open a new one`,
+        { workerPid: worker.pid, ...(exit.signal ? { signal: exit.signal } : { exitCode: exit.exitCode ?? undefined }) },
+      );
+    });
+  }
+
+  /** The pid of the session's worker. */
+  get workerPid(): number {
+    return this.worker.pid;
+  }
+
+  /**
+   * Persists a resource under `<rundir>/resource.<id>/` and loads it: a path, several paths
+   * (dependencies first, loaded globally; the last is the library) or bytes with a file name.
+   */
+  async registerResource(files: string | string[] | ResourceData, options: { sha256?: string } = {}): Promise<Resource> {
+    const list = Array.isArray(files) ? files : [files];
+    if (list.length === 0) throw new AirlockError('INVALID_ARGUMENT', 'registerResource needs at least one file');
+    const wire = list.map((file) => {
+      if (typeof file === 'string') return { path: resolve(file) };
+      if (file && file.data instanceof Uint8Array && typeof file.filename === 'string') {
+        return { data: Buffer.from(file.data.buffer, file.data.byteOffset, file.data.byteLength).toString('base64'), filename: file.filename };
+      }
+      throw new AirlockError('INVALID_ARGUMENT', `A resource is a path, a list of paths or { data: Uint8Array, filename }, got ${JSON.stringify(file)}`);
+    });
+    const params = { rundir: this.rundir, files: wire, ...(options.sha256 !== undefined && { sha256: options.sha256 }) };
+    const result = (await this.run('registerResource', params, `registering ${list.length} file(s)`)) as RegisterResourceResult;
+    return Object.freeze({ id: result.id, dir: result.dir, files: Object.freeze(result.files) });
+  }
+
+  /** Removes a resource's files from the rundir. */
+  async unregisterResource(resource: Resource): Promise<void> {
+    await this.run('unregisterResource', { id: resource.id }, `unregistering resource ${resource.id}`);
+  }
+
+  /** vAccel exec of `fn` in the library at `library` (loaded in the session's worker). */
+  async exec(library: string, fn: string, args: unknown, options: Limits = {}): Promise<unknown> {
+    return this.call(library, fn, args, { ...options, abi: 'vaccel' });
+  }
+
+  /** vAccel exec of `fn` in a registered resource's library. */
+  async execWithResource(resource: Resource, fn: string, args: unknown, options: Limits = {}): Promise<unknown> {
+    const limits = mergeLimits(this.limits, options);
+    const params = { id: resource.id, fn, args: encodeValue(args), limits: workerLimits(limits), vaccelLayout: this.vaccelLayout };
+    const result = (await this.run('execResource', params, `executing ${fn} of resource ${resource.id}`, limits)) as { value: unknown };
+    return decodeValue(result.value);
+  }
+
+  /** Any call (C prototype, Arroyo, vAccel) pinned to the session's worker: opaque pointers stay valid. */
+  async call(library: string, fn: string, args: unknown = [], options: Limits & { abi?: 'auto' | 'c' | 'arroyo' | 'vaccel'; sha256?: string } = {}): Promise<unknown> {
+    const { abi = 'auto', sha256, ...limitOptions } = options;
+    const limits = mergeLimits(this.limits, limitOptions);
+    const params = {
+      library: library.includes('/') ? resolve(library) : library,
+      fn,
+      abi,
+      args: encodeValue(args),
+      limits: workerLimits(limits),
+      vaccelLayout: this.vaccelLayout,
+      ...(sha256 !== undefined && { sha256 }),
+    };
+    const result = (await this.run('call', params, `calling ${fn} in ${library}`, limits)) as { value: unknown };
+    return decodeValue(result.value);
+  }
+
+  /** A round trip to the session's worker (vAccel's noop): resolves when the worker answers. */
+  async noop(): Promise<void> {
+    await this.run('inspect', { library: 'libc.so.6' }, 'noop');
+  }
+
+  /** Ends the worker and removes the rundir with every resource's files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.clear();
+    await this.worker.close(2000);
+    rmSync(this.rundir, { recursive: true, force: true });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private run(method: 'call' | 'registerResource' | 'unregisterResource' | 'execResource' | 'inspect', params: unknown, operation: string, limits = this.limits): Promise<unknown> {
+    if (this.closed) return Promise.reject(new AirlockError('UNAVAILABLE', `Session ${this.id} is closed`));
+    return this.queue.add(async () => {
+      if (this.death) throw this.death;
+      return this.worker.request(method, params, { limits, operation });
+    }) as Promise<unknown>;
+  }
+}
+
+function workerLimits(limits: Limits) {
+  const { maxOutputBytes: _o, timeoutMs: _t, maxProcesses: _p, ...rest } = limits;
+  return rest;
+}
+
+/** Where a session's rundir goes by default. */
+export const DEFAULT_RUNDIR_PARENT = tmpdir();
