@@ -40,12 +40,15 @@ export class Host implements AsyncDisposable {
   readonly limits: Limits;
   private readonly pool: WorkerPool;
   private readonly signatures = new Map<string, CallSignature>();
+  private readonly targets = new Map<string, string>();
+  private readonly plainCall: { options: ReturnType<typeof CallOptionsSchema.parse>; workerLimits: ReturnType<typeof workerSide> };
   private closing: Promise<void> | undefined;
   private readonly sessions = new Set<Session>();
 
   constructor(options: HostOptions = {}) {
     this.options = parseOptions(HostOptionsSchema, options, 'host options');
     this.limits = mergeLimits({ ...DEFAULT_LIMITS }, this.options.limits);
+    this.plainCall = { options: parseOptions(CallOptionsSchema, {}, 'call options'), workerLimits: workerSide(this.limits) };
     const { breakerThreshold: threshold, breakerCooldownMs: cooldownMs, breakerMaxCooldownMs: maxCooldownMs } = this.options;
     this.pool = new WorkerPool(() => workerLaunch(this.options), this.options.workers, { threshold, cooldownMs, maxCooldownMs });
     if (this.options.eager) void this.pool.warm();
@@ -58,7 +61,9 @@ export class Host implements AsyncDisposable {
    */
   async call(library: string, fn: string, args: unknown = [], options: CallOptions = {}): Promise<unknown> {
     this.assertOpen();
-    const opts = parseOptions(CallOptionsSchema, options, 'call options');
+    // The common call passes no options: its parsed options and limits are computed once.
+    const plain = isEmpty(options);
+    const opts = plain ? this.plainCall.options : parseOptions(CallOptionsSchema, options, 'call options');
     const target = this.checkTarget(library, fn);
     const abi = opts.abi;
     if (abi === 'c' || (abi === 'auto' && isPrototype(fn))) this.checkCArguments(fn, args);
@@ -73,8 +78,8 @@ export class Host implements AsyncDisposable {
     } catch (error) {
       throw new AirlockError('INVALID_ARGUMENT', (error as Error).message);
     }
-    const limits = mergeLimits(this.limits, opts);
-    const { maxOutputBytes: _o, timeoutMs: _t, maxProcesses: _p, ...workerLimits } = limits;
+    const limits = plain ? this.limits : mergeLimits(this.limits, opts);
+    const workerLimits = plain ? this.plainCall.workerLimits : workerSide(limits);
     const params = {
       library: target,
       fn,
@@ -147,7 +152,12 @@ export class Host implements AsyncDisposable {
       throw new AirlockError('INVALID_ARGUMENT', `fn must be a symbol name or a C prototype (a non-empty string), got ${describe(fn)}`);
     }
     // A path is resolved here, against the host's cwd; a bare name goes to the loader's search.
-    return library.includes('/') ? resolve(this.options.cwd ?? process.cwd(), library) : library;
+    let target = this.targets.get(library);
+    if (target === undefined) {
+      target = library.includes('/') ? resolve(this.options.cwd ?? process.cwd(), library) : library;
+      if (this.targets.size < 1024) this.targets.set(library, target);
+    }
+    return target;
   }
 
   /** Parses (once) and checks a C call's arguments before any worker is involved. */
@@ -166,6 +176,18 @@ export class Host implements AsyncDisposable {
       throw error;
     }
   }
+}
+
+/** The limits the worker applies itself (the rest the host enforces). */
+function workerSide(limits: Limits): Pick<Limits, 'memoryBytes' | 'cpuMs' | 'maxOpenFiles'> {
+  const { maxOutputBytes: _o, timeoutMs: _t, maxProcesses: _p, ...rest } = limits;
+  return rest;
+}
+
+function isEmpty(options: object | undefined): boolean {
+  if (options === undefined) return true;
+  for (const _ in options) return false;
+  return true;
 }
 
 function describe(value: unknown): string {
