@@ -24,6 +24,8 @@ import {
 } from './options/host-options.js';
 import { WorkerPool } from './pool/worker-pool.js';
 import { workerLaunch } from './worker/worker-launch.js';
+import { type ExecResult, execCommand } from './exec/run-exec.js';
+import type { ExecSpec } from './exec/exec-spec.js';
 import { DEFAULT_RUNDIR_PARENT, Session, type SessionOptions } from './session/session.js';
 
 /** What `host.inspect` reports about a library. */
@@ -119,6 +121,18 @@ export class Host implements AsyncDisposable {
     const session = new Session(worker, limits, options.vaccelArgLayout ?? this.options.vaccelArgLayout, options.rundirParent ?? DEFAULT_RUNDIR_PARENT);
     this.sessions.add(session);
     return session;
+  }
+
+  /**
+   * Runs a command through a driver (`exec`, `bash`, `sh`) in a worker, from an empty
+   * environment, under the same limits as calls. Resolves to `{ exitCode: 0, stdout, stderr,
+   * outputs }`; a non-zero exit rejects with PLUGIN_ERROR carrying `exitCode` and the last lines.
+   */
+  async exec(spec: ExecSpec): Promise<ExecResult> {
+    this.assertOpen();
+    return execCommand(spec, this.limits, { cwd: this.options.cwd ?? process.cwd(), env: process.env }, (params, info) =>
+      this.pool.run((worker) => worker.request('exec', params, info), info.signal),
+    );
   }
 
   /** Pids of the live workers (for supervision and tests). */

@@ -28,6 +28,7 @@ import { runInspect } from './operations/inspect.js';
 import type { WorkerContext } from './operations/context.js';
 import { SerialRunner } from './operations/serial.js';
 import { invalidArgument, WorkerFailure } from './failure.js';
+import { ExecParamsSchema, runExec } from './exec/exec-operation.js';
 
 const env = process.env;
 hardenProcess(env.AIRLOCK_HOST_PID ? Number(env.AIRLOCK_HOST_PID) : undefined);
@@ -84,6 +85,7 @@ handle(Methods.hello, HelloParamsSchema, (params) => {
 });
 handle(Methods.call, CallParamsSchema, (params) => runCall(context, params));
 handle(Methods.inspect, InspectParamsSchema, (params) => runInspect(context, params));
+handle(Methods.exec, ExecParamsSchema, (params) => runExec(context, params));
 handle(Methods.registerResource, RegisterResourceParamsSchema, (params) => registerResource(context, params));
 handle(Methods.unregisterResource, UnregisterResourceParamsSchema, (params) => unregisterResource(params));
 handle(Methods.execResource, ExecResourceParamsSchema, (params) => execResource(context, params));

@@ -4,7 +4,10 @@
 import { AIRLOCK_VERSION, EXIT_CODES } from '@airlock/protocol';
 import { Command, CommanderError } from 'commander';
 import { registerCall } from './commands/call.js';
+import { registerHarness } from './commands/harness.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerExec } from './commands/exec.js';
+import { registerShell } from './commands/shell.js';
 
 const program = new Command('plugin-run')
   .description('Run untrusted native code in isolated, supervised worker processes')
@@ -14,6 +17,9 @@ const program = new Command('plugin-run')
 
 registerCall(program);
 registerInspect(program);
+registerExec(program);
+registerShell(program);
+registerHarness(program);
 
 try {
   await program.parseAsync(process.argv);
