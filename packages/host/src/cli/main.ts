@@ -1,34 +1,15 @@
 #!/usr/bin/env node
 // plugin-run: the command line of airlock. Every subcommand runs native code in workers and
 // exits with CONTRACT.md's status for the outcome.
-import { AIRLOCK_VERSION, EXIT_CODES } from '@airlock/protocol';
-import { Command, CommanderError } from 'commander';
-import { registerCall } from './commands/call.js';
-import { registerHarness } from './commands/harness.js';
-import { registerInspect } from './commands/inspect.js';
-import { registerExec } from './commands/exec.js';
-import { registerShell } from './commands/shell.js';
-
-const program = new Command('plugin-run')
-  .description('Run untrusted native code in isolated, supervised worker processes')
-  .version(AIRLOCK_VERSION)
-  .showHelpAfterError()
-  .exitOverride();
-
-registerCall(program);
-registerInspect(program);
-registerExec(program);
-registerShell(program);
-registerHarness(program);
-
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  if (error instanceof CommanderError) {
-    // Help and version exit 0; every usage error is INVALID_ARGUMENT.
-    process.exitCode = error.exitCode === 0 ? 0 : EXIT_CODES.INVALID_ARGUMENT;
-  } else {
-    process.stderr.write(`plugin-run: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = EXIT_CODES.PROTOCOL_ERROR;
-  }
+//
+// The version check comes before anything else is imported: on an older Node the dependencies
+// would fail to load with an error that says nothing useful.
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 22) {
+  process.stderr.write(
+    `plugin-run: airlock needs Node.js 22 or newer, this is ${process.version} (${process.execPath}).\n` +
+      '  In a checkout, `npx plugin-run …` uses the Node the project installs.\n',
+  );
+  process.exit(7);
 }
+await import('./program.js');

@@ -1,0 +1,31 @@
+import { AIRLOCK_VERSION, EXIT_CODES } from '@airlock/protocol';
+import { Command, CommanderError } from 'commander';
+import { registerCall } from './commands/call.js';
+import { registerExec } from './commands/exec.js';
+import { registerHarness } from './commands/harness.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerShell } from './commands/shell.js';
+
+const program = new Command('plugin-run')
+  .description('Run untrusted native code in isolated, supervised worker processes')
+  .version(AIRLOCK_VERSION)
+  .showHelpAfterError()
+  .exitOverride();
+
+registerCall(program);
+registerInspect(program);
+registerExec(program);
+registerShell(program);
+registerHarness(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Help and version exit 0; every usage error is INVALID_ARGUMENT.
+    process.exitCode = error.exitCode === 0 ? 0 : EXIT_CODES.INVALID_ARGUMENT;
+  } else {
+    process.stderr.write(`plugin-run: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = EXIT_CODES.PROTOCOL_ERROR;
+  }
+}
