@@ -240,3 +240,16 @@ describe('close', () => {
     expect((second as PromiseRejectedResult).reason).toMatchObject({ code: 'UNAVAILABLE' });
   });
 });
+
+describe('await using', () => {
+  it('closes the host at the end of the block', async () => {
+    let pids: number[] = [];
+    {
+      await using scoped = createHost();
+      expect(await scoped.call(lib, 'int add(int, int)', [2, 3])).toBe(5);
+      pids = scoped.workerPids;
+    }
+    expect(pids.length).toBe(1);
+    expect(await eventually(() => pids.every((pid) => !isAlive(pid)))).toBe(true);
+  });
+});
