@@ -28,34 +28,71 @@ export class WorkerPool {
     this.breaker = new StartBreaker(breaker.threshold, breaker.cooldownMs, breaker.maxCooldownMs);
   }
 
-  /** Runs `task` with a worker of its own; waits in line for a free slot. */
+  /**
+   * Runs `task` with a worker of its own; waits in line for a free slot. `signal` and close()
+   * reject a call while it waits; once it runs, its worker settles it (a cancelled call's
+   * worker is killed and the call rejects at once with CANCELLED; a call running when the host
+   * closes may finish within the grace period).
+   */
   run<T>(task: (worker: WorkerProcess) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.closed) return Promise.reject(closedError());
+    if (signal?.aborted) return Promise.reject(cancelledWaiting(signal));
     return new Promise<T>((resolve, reject) => {
       const rejectWaiting = (error: AirlockError) => reject(error);
       this.waiting.add(rejectWaiting);
+      // p-queue stops waiting for a task whose signal aborts even while it runs (and frees its
+      // slot while the worker still runs): it gets a signal of ours, aborted only while the
+      // call waits. A running call is settled by its worker (CANCELLED at once, with its pid).
+      const whileWaiting = new AbortController();
+      const onAbort = () => whileWaiting.abort(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const started = () => {
+        this.waiting.delete(rejectWaiting);
+        signal?.removeEventListener('abort', onAbort);
+      };
       this.queue
         .add(
           async () => {
-            this.waiting.delete(rejectWaiting);
-            const worker = await this.acquire();
+            started();
+            const worker = await this.acquireUnlessAborted(signal);
             try {
               return await task(worker);
             } finally {
               this.release(worker);
             }
           },
-          signal ? { signal } : {},
+          signal ? { signal: whileWaiting.signal } : {},
         )
         .then(resolve as (value: unknown) => void, (error: unknown) => {
-          this.waiting.delete(rejectWaiting);
+          started();
           if (error instanceof AirlockError) return reject(error);
-          // p-queue rejects with the signal's reason as soon as the caller aborts; the worker
-          // running the call (if any) is killed by its own listener on the same signal.
-          if (signal?.aborted) return reject(new AirlockError('CANCELLED', 'The call was cancelled', { cause: signal.reason }));
+          if (signal?.aborted) return reject(cancelledWaiting(signal));
           reject(error);
         });
     });
+  }
+
+  /** Takes a worker; a call aborted while its worker starts settles at once (the worker stays for the next call). */
+  private async acquireUnlessAborted(signal: AbortSignal | undefined): Promise<WorkerProcess> {
+    const acquiring = this.acquire();
+    if (!signal) return acquiring;
+    if (signal.aborted) {
+      void acquiring.then((worker) => this.release(worker), () => undefined);
+      throw cancelledWaiting(signal);
+    }
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(cancelledWaiting(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([acquiring, aborted]);
+    } catch (error) {
+      void acquiring.then((worker) => this.release(worker), () => undefined);
+      throw error;
+    } finally {
+      signal.removeEventListener('abort', onAbort!);
+    }
   }
 
   /** Starts a worker that belongs to nobody but the caller (a session). */
@@ -85,6 +122,12 @@ export class WorkerPool {
 
   private release(worker: WorkerProcess): void {
     if (this.closed || !worker.usable) return;
+    // A worker whose call was cancelled while it started may come back when every slot already
+    // has one: more idle workers than slots would only cost memory.
+    if (this.idle.length >= this.size) {
+      void worker.close(0);
+      return;
+    }
     this.idle.push(worker);
   }
 
@@ -128,6 +171,10 @@ export class WorkerPool {
     await Promise.all([...this.all].map((worker) => worker.close(graceMs)));
     this.idle.length = 0;
   }
+}
+
+function cancelledWaiting(signal: AbortSignal): AirlockError {
+  return new AirlockError('CANCELLED', 'The call was cancelled before it started', { cause: signal.reason });
 }
 
 function closedError(): AirlockError {

@@ -1,32 +1,48 @@
 import type { LimitKind, Limits } from '@airlock/protocol';
-import { readCpuMs, readDataBytes, readDescendants, readTasks } from './proc-reader.js';
+import { readCpuMs, readDataBytes, readDataLimit, readDescendants, readTaskName, readTasks } from './proc-reader.js';
 
-/** How close to its memory limit a worker must have been seen to blame the limit for its death. */
-const MEMORY_PRESSURE_SHARE = 0.8;
+/** Share of a memory budget, counted back from the limit, within which a worker is "at its limit". */
+const MEMORY_PRESSURE_SHARE = 0.2;
+/** …but never a window narrower than this (the worker's own watcher uses the same rule). */
+const MEMORY_PRESSURE_MIN_WINDOW = 4 * 1024 * 1024;
+/** Name of the worker's memory-watcher thread, which is the worker's, not the plugin's. */
+const WATCHER_THREAD = 'airlock-watch';
 
 /**
  * Watches one running call from the host, for the limits the worker cannot enforce on itself:
  * CPU time (precisely, where RLIMIT_CPU counts whole seconds), processes and threads (for root,
  * RLIMIT_NPROC does not bind), and memory pressure (so that a plugin that ignores malloc's NULL
- * and segfaults is reported as over its memory limit). Samples /proc every `intervalMs`.
+ * and segfaults is reported as over its memory limit; the worker's own watcher thread is the
+ * finer witness, this is the second one). Samples /proc every `intervalMs`.
+ *
+ * Processes are counted as what the call added: threads of the worker and descendants that
+ * were not there when the call began (the worker's own helpers are not the plugin's).
  */
 export class CallWatch {
   /** The worker's memory was seen near its limit during the call. */
   memoryPressure = false;
+  /** The most processes and threads the call was seen to have started. */
+  peakProcesses = 0;
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly cpuStart: number;
-  private readonly threadBase: number;
+  private readonly tasksAtStart: ReadonlySet<string>;
+  private readonly descendantsAtStart: ReadonlySet<number>;
+  /** RLIMIT_DATA before the call; the call's own is whatever the worker sets instead. */
+  private readonly dataLimitAtStart: number | undefined;
+  private dataThreshold: number | undefined;
+  private stopped = false;
 
   constructor(
     private readonly pid: number,
     private readonly limits: Limits,
-    private readonly dataBase: number,
     intervalMs: number,
     private readonly onExceeded: (limit: LimitKind, detail: string) => void,
   ) {
     const watched = limits.cpuMs !== undefined || limits.maxProcesses !== undefined || limits.memoryBytes !== undefined;
     this.cpuStart = limits.cpuMs !== undefined ? (readCpuMs(pid) ?? 0) : 0;
-    this.threadBase = limits.maxProcesses !== undefined ? readTasks(pid).length : 0;
+    this.tasksAtStart = new Set(limits.maxProcesses !== undefined ? readTasks(pid) : []);
+    this.descendantsAtStart = new Set(limits.maxProcesses !== undefined ? readDescendants(pid, 1024) : []);
+    this.dataLimitAtStart = limits.memoryBytes !== undefined ? readDataLimit(pid) : undefined;
     if (watched) {
       this.timer = setInterval(() => this.sample(), intervalMs);
       this.timer.unref();
@@ -34,31 +50,59 @@ export class CallWatch {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** One more look, e.g. right before deciding how a dead worker died. */
+  /** One more look, e.g. right before deciding how a call ended. */
   sample(): void {
     const { cpuMs, maxProcesses, memoryBytes } = this.limits;
     if (cpuMs !== undefined) {
       const used = (readCpuMs(this.pid) ?? this.cpuStart) - this.cpuStart;
       if (used > cpuMs) return this.exceeded('cpu', `${Math.round(used)} ms of CPU used, the limit is ${cpuMs} ms`);
     }
-    if (memoryBytes !== undefined && !this.memoryPressure) {
-      const data = readDataBytes(this.pid);
-      if (data !== undefined && data - this.dataBase >= memoryBytes * MEMORY_PRESSURE_SHARE) this.memoryPressure = true;
-    }
+    if (memoryBytes !== undefined && !this.memoryPressure) this.sampleMemory(memoryBytes);
     if (maxProcesses !== undefined) {
-      const descendants = readDescendants(this.pid, maxProcesses + 64);
-      let started = Math.max(0, readTasks(this.pid).length - this.threadBase);
-      for (const child of descendants) started += Math.max(1, readTasks(child).length);
+      const started = this.countStarted(maxProcesses);
+      if (started > this.peakProcesses) this.peakProcesses = started;
       if (started > maxProcesses) {
         return this.exceeded('processes', `${started} processes and threads started, the limit is ${maxProcesses}`);
       }
     }
   }
 
+  private sampleMemory(memoryBytes: number): void {
+    if (this.dataThreshold === undefined) {
+      // The worker sets RLIMIT_DATA (its footprint + the budget) once the call reaches it.
+      const limit = readDataLimit(this.pid);
+      if (limit === undefined || limit === this.dataLimitAtStart) return;
+      this.dataThreshold = limit - Math.max(memoryBytes * MEMORY_PRESSURE_SHARE, Math.min(memoryBytes / 2, MEMORY_PRESSURE_MIN_WINDOW));
+    }
+    const data = readDataBytes(this.pid);
+    if (data !== undefined && data >= this.dataThreshold) this.memoryPressure = true;
+  }
+
+  /** Threads and processes the call added to the worker's tree. */
+  private countStarted(maxProcesses: number): number {
+    let started = 0;
+    // The watcher thread can only be new in a call with a memory limit (it starts with the first).
+    let watcherSeen = this.limits.memoryBytes === undefined;
+    for (const tid of readTasks(this.pid)) {
+      if (this.tasksAtStart.has(tid)) continue;
+      if (!watcherSeen && readTaskName(this.pid, tid) === WATCHER_THREAD) {
+        watcherSeen = true;
+        continue;
+      }
+      started += 1;
+    }
+    for (const child of readDescendants(this.pid, maxProcesses + 64 + this.descendantsAtStart.size)) {
+      if (!this.descendantsAtStart.has(child)) started += Math.max(1, readTasks(child).length);
+    }
+    return started;
+  }
+
   private exceeded(limit: LimitKind, detail: string): void {
+    if (this.stopped) return;
     this.stop();
     this.onExceeded(limit, detail);
   }

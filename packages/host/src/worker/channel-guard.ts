@@ -1,4 +1,4 @@
-import { FrameReader, FrameWriter, WORKER_TO_HOST_METHODS } from '@airlock/protocol';
+import { FrameReader, FrameWriter, NOTIFICATIONS, WORKER_TO_HOST_METHODS } from '@airlock/protocol';
 import type { Readable, Writable } from 'node:stream';
 import {
   AbstractMessageReader,
@@ -32,6 +32,11 @@ export function guardedChannel(input: Readable, output: Writable, maxFrameBytes:
   return { reader: new GuardedReader(new FrameReader(input, maxFrameBytes), outstanding), writer };
 }
 
+/** The params schema of each notification a worker may send. */
+const NOTIFICATION_PARAMS: ReadonlyMap<string, { safeParse(value: unknown): { success: boolean; error?: { message: string } } }> = new Map(
+  Object.values(NOTIFICATIONS).map((notification) => [notification.method, notification.params]),
+);
+
 class GuardedReader extends AbstractMessageReader {
   constructor(
     private readonly inner: FrameReader,
@@ -59,6 +64,8 @@ class GuardedReader extends AbstractMessageReader {
     if (typeof m.method === 'string') {
       if (m.id !== undefined) return `the worker sent a request (${JSON.stringify(m.method)}); workers may only answer`;
       if (!WORKER_TO_HOST_METHODS.has(m.method)) return `unknown notification method ${JSON.stringify(m.method)}`;
+      const checked = NOTIFICATION_PARAMS.get(m.method)?.safeParse((m as { params?: unknown }).params);
+      if (checked && !checked.success) return `a ${m.method} notification whose params do not match the protocol: ${checked.error?.message.slice(0, 300)}`;
       return undefined;
     }
     if (m.method !== undefined) return `a message with a non-string method ${JSON.stringify(m.method)}`;

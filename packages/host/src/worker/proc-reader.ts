@@ -25,6 +25,25 @@ export function readDataBytes(pid: number): number | undefined {
   }
 }
 
+/** The soft RLIMIT_DATA of a process in bytes; undefined when unlimited or gone. */
+export function readDataLimit(pid: number): number | undefined {
+  try {
+    const match = /^Max data size\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'latin1'));
+    return match && match[1] !== 'unlimited' ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The name (comm) of one thread of a process; undefined when it is gone. */
+export function readTaskName(pid: number, tid: string): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/task/${tid}/comm`, 'latin1').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /** The thread ids of a process (empty when it is gone). */
 export function readTasks(pid: number): string[] {
   try {
@@ -62,6 +81,17 @@ export function readDescendants(pid: number, limit = 100_000): number[] {
     }
   }
   return found;
+}
+
+/** Whether a process has ended (gone, or a zombie waiting to be reaped). */
+export function hasExited(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return true;
+  }
 }
 
 /** Sends SIGKILL to a process group and to every descendant of `pid`, until none is left. */

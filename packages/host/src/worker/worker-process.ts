@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -21,7 +21,7 @@ import { type KillIntent, type WorkerExit, classifyDeath } from '../errors/class
 import { type OutputLine, OutputCapture } from '../output/output-capture.js';
 import { CallWatch } from './call-watch.js';
 import { guardedChannel } from './channel-guard.js';
-import { killTree } from './proc-reader.js';
+import { hasExited, killTree } from './proc-reader.js';
 
 /** How to start a worker process. */
 export interface WorkerLaunch {
@@ -52,6 +52,8 @@ export class StartFailure extends Error {
 interface ActiveCall {
   info: CallInfo;
   intent: KillIntent | undefined;
+  /** Settles the call if the killed worker is not seen to exit in time. */
+  settleTimer: NodeJS.Timeout | undefined;
   resolve: (value: unknown) => void;
   reject: (error: AirlockError) => void;
   watch: CallWatch;
@@ -60,6 +62,11 @@ interface ActiveCall {
 }
 
 let sequence = 0;
+
+/** How long a worker whose channel closed has to exit by itself before it is killed. */
+const CHANNEL_CLOSE_GRACE_MS = 1000;
+/** How long a call waits for the exit of a worker the host killed before it settles anyway. */
+const KILL_SETTLE_MS = 3000;
 
 /**
  * One supervised worker process: its channel, its plugin output, its one running call, and
@@ -85,10 +92,19 @@ export class WorkerProcess {
   private constructor(launch: WorkerLaunch) {
     this.tempDir = mkdtempSync(join(tmpdir(), `airlock-worker-${process.pid}-${++sequence}-`));
     this.subprocess = execa(launch.command, launch.args, {
-      env: { ...launch.env, TMPDIR: this.tempDir, AIRLOCK_HOST_PID: String(process.pid), AIRLOCK_STDOUT_FD: '3' },
+      env: {
+        ...launch.env,
+        TMPDIR: this.tempDir,
+        AIRLOCK_HOST_PID: String(process.pid),
+        AIRLOCK_STDOUT_FD: '3',
+        AIRLOCK_LIFELINE_FD: '4',
+      },
       extendEnv: false,
       cwd: launch.cwd,
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      // 0/1: the channel; 2 and 3: plugin stderr and stdout; 4: the lifeline, which nothing ever
+      // writes: it ends when this process does, however it ends, and the worker's reaper then
+      // kills the worker's whole process group.
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
       buffer: false,
       detached: true,
       cleanup: false,
@@ -110,13 +126,22 @@ export class WorkerProcess {
     );
     reader.onError((error) => this.kill({ kind: 'protocol', detail: error.message }));
     reader.onClose(() => {
-      // A worker whose channel closed is done, whether it exits by itself or not.
-      if (this.alive) setTimeout(() => this.kill({ kind: 'protocol', detail: 'the worker closed its channel' }), 1000).unref();
+      // A worker whose channel closed is done, whether it exits by itself or not. A plugin that
+      // exit()s closes the channel too: the exit, not this, must decide how the call ended, so
+      // the worker gets a moment, and is not blamed if it is already dead but not yet reaped.
+      if (!this.alive) return;
+      const timer = setTimeout(() => {
+        if (this.alive && !hasExited(this.pid)) this.kill({ kind: 'protocol', detail: 'the worker closed its channel' });
+      }, CHANNEL_CLOSE_GRACE_MS);
+      timer.unref();
     });
     (child.stdin as Writable).on('error', () => undefined);
+    (child.stdio[4] as Readable | null)?.on('error', () => undefined);
     this.exited = new Promise<WorkerExit>((resolve) => {
       child.once('exit', (exitCode: number | null, signal: NodeJS.Signals | null) => {
-        void this.onExit({ exitCode, signal }).then(resolve);
+        const exit = { exitCode, signal };
+        // Whatever goes wrong in the bookkeeping, the exit is reported: close() waits for it.
+        void this.onExit(exit).then(resolve, () => resolve(exit));
       });
       child.once('error', () => undefined);
     });
@@ -132,10 +157,14 @@ export class WorkerProcess {
     } catch (error) {
       throw error instanceof StartFailure ? error : new StartFailure(`Cannot spawn the worker: ${(error as Error).message}`);
     }
-    const deathFailure = (exit: WorkerExit) =>
-      new StartFailure(
-        `The worker ${exit.signal ? `was killed by ${exit.signal}` : `exited with status ${exit.exitCode}`} before its handshake${lastWords(worker.output.lastLines())}`,
-      );
+    const deathFailure = (exit: WorkerExit) => {
+      const intent = worker.pendingIntent;
+      const how =
+        intent?.kind === 'protocol'
+          ? `broke the protocol before its handshake (${intent.detail}) and was killed`
+          : `${exit.signal ? `was killed by ${exit.signal}` : `exited with status ${exit.exitCode}`} before its handshake`;
+      return new StartFailure(`The worker ${how}${lastWords(worker.output.lastLines())}`);
+    };
     const died = worker.exited.then((exit) => {
       throw deathFailure(exit);
     });
@@ -199,11 +228,12 @@ export class WorkerProcess {
       const call: ActiveCall = {
         info,
         intent: undefined,
+        settleTimer: undefined,
         resolve,
         reject,
         timer: undefined,
         onAbort: undefined,
-        watch: new CallWatch(this.pid, info.limits, this.hello.baseline.dataBytes, this.watchIntervalMs, (limit, detail) =>
+        watch: new CallWatch(this.pid, info.limits, this.watchIntervalMs, (limit, detail) =>
           this.kill({ kind: 'limit', limit, detail }),
         ),
       };
@@ -229,6 +259,10 @@ export class WorkerProcess {
 
   private onResponse(call: ActiveCall, method: string, result: unknown): void {
     if (this.active !== call || call.intent !== undefined) return;
+    // A last look: a call that returned at once may still have left more threads or processes
+    // behind than it may start, or used more CPU than it may.
+    call.watch.sample();
+    if (call.intent !== undefined) return;
     const schema = RESULT_SCHEMAS.get(method);
     const parsed = schema ? schema.safeParse(result) : { success: true as const, data: result };
     if (!parsed.success) {
@@ -261,6 +295,7 @@ export class WorkerProcess {
   private finish(call: ActiveCall): string[] {
     call.watch.stop();
     clearTimeout(call.timer);
+    clearTimeout(call.settleTimer);
     if (call.onAbort) call.info.signal?.removeEventListener('abort', call.onAbort);
     this.active = undefined;
     return this.output.endCall();
@@ -272,14 +307,45 @@ export class WorkerProcess {
    */
   kill(intent: KillIntent): void {
     if (!this.alive) return;
-    if (this.active && this.active.intent === undefined) this.active.intent = intent;
+    // A worker that already died by itself (exited, not yet reaped) is judged by how it died.
+    if (intent.kind !== 'cancel' && hasExited(this.pid)) return;
+    const call = this.active;
+    if (call && call.intent === undefined) call.intent = intent;
     this.pendingIntent ??= intent;
     killTree(this.pid);
+    if (call && call.intent === intent) {
+      // A cancelled call settles at once; any other waits for the exit (and the plugin's last
+      // words), but never forever: a process that SIGKILL does not end at once (stuck in the
+      // kernel) must not hang its caller.
+      if (intent.kind === 'cancel') this.settleKilled(call);
+      else {
+        call.settleTimer = setTimeout(() => this.settleKilled(call), KILL_SETTLE_MS);
+        call.settleTimer.unref();
+      }
+    }
+  }
+
+  /** Settles a call whose worker the host killed, by the host's intent, without waiting for the exit. */
+  private settleKilled(call: ActiveCall): void {
+    if (this.active !== call || call.intent === undefined) return;
+    const output = this.finish(call);
+    call.reject(
+      classifyDeath(call.intent, { signal: 'SIGKILL', exitCode: null }, {
+        memoryPressure: false,
+        memoryLimited: false,
+        cpuLimited: false,
+        output,
+        workerPid: this.pid,
+        operation: call.info.operation,
+      }),
+    );
   }
 
   /** Asks the worker to end (closing its channel), then kills it after `graceMs`. */
   async close(graceMs: number): Promise<void> {
     if (this.alive) {
+      // A call still running may finish within the grace period; if it is killed after it, its
+      // death is the host's doing (see onExit), not a crash.
       this.pendingIntent ??= { kind: 'close' };
       this.connection.end();
       (this.subprocess.stdin as Writable | null)?.end();
@@ -308,9 +374,11 @@ export class WorkerProcess {
     await Promise.race([this.output.ended, new Promise((r) => setTimeout(r, 250))]);
     if (call && this.active === call) {
       const output = this.finish(call);
+      const limited = call.info.limits.memoryBytes !== undefined;
+      const closing = this.pendingIntent?.kind === 'close' && (exit.signal === 'SIGTERM' || exit.signal === 'SIGKILL');
       call.reject(
-        classifyDeath(call.intent, exit, {
-          memoryPressure: call.watch.memoryPressure,
+        classifyDeath(call.intent ?? (closing ? this.pendingIntent : undefined), exit, {
+          memoryPressure: call.watch.memoryPressure || (limited && memoryEvidence(this.tempDir)),
           memoryLimited: call.info.limits.memoryBytes !== undefined,
           cpuLimited: call.info.limits.cpuMs !== undefined,
           output,
@@ -320,11 +388,37 @@ export class WorkerProcess {
       );
     }
     this.connection.dispose();
-    for (const stream of [this.subprocess.stdout, this.subprocess.stderr, this.subprocess.stdio[3]]) (stream as Readable | null)?.destroy();
-    rmSync(this.tempDir, { recursive: true, force: true });
+    for (const stream of [this.subprocess.stdout, this.subprocess.stderr, this.subprocess.stdio[3], this.subprocess.stdio[4]]) {
+      (stream as Readable | null)?.destroy();
+    }
+    removeTempDir(this.tempDir);
     liveWorkers.delete(this);
     for (const listener of this.exitListeners.splice(0)) listener(exit);
     return exit;
+  }
+}
+
+/** Removes a worker's temp dir; a failure (something still writing into it) gets a few more tries. */
+function removeTempDir(dir: string): void {
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+      return;
+    } catch {
+      /* try again */
+    }
+  }
+}
+
+/** Name of the file in the worker's TMPDIR where its memory watcher records pressure (see @airlock/worker limits/memory-watch). */
+const MEMORY_EVIDENCE_FILE = '.airlock-memory-pressure';
+
+/** Whether the worker's memory watcher recorded that the running call reached its memory limit. */
+function memoryEvidence(tempDir: string): boolean {
+  try {
+    return readFileSync(join(tempDir, MEMORY_EVIDENCE_FILE), 'latin1').startsWith('memory ');
+  } catch {
+    return false;
   }
 }
 
@@ -332,8 +426,10 @@ function cancelled(reason: unknown, workerPid: number): AirlockError {
   return new AirlockError('CANCELLED', 'The call was cancelled before it started', { cause: reason, workerPid });
 }
 
+/** What a worker that died before its handshake last wrote: its last lines, stack frames left out (the error's message is what tells why). */
 function lastWords(lines: string[]): string {
-  return lines.length === 0 ? '' : `; it wrote: ${lines.slice(-5).join(' | ')}`;
+  const telling = lines.filter((line) => line.trim().length > 0 && !/^\s+at /.test(line));
+  return telling.length === 0 ? '' : `; it wrote: ${telling.slice(-5).join(' | ')}`;
 }
 
 /** Every worker of this process still alive, killed synchronously if the host process exits. */

@@ -1,4 +1,5 @@
 import { PR, RLIMIT, getppid, prctl, setrlimit } from '../native/libc.js';
+import { startReaper } from './lifeline.js';
 
 const SIGKILL = 9;
 
@@ -7,9 +8,13 @@ const SIGKILL = 9;
  * - PR_SET_PDEATHSIG(SIGKILL): the kernel kills the worker when the host dies, even by SIGKILL.
  *   The signal only arms for a parent alive now, so the parent is checked afterwards.
  * - PR_SET_NO_NEW_PRIVS: nothing the worker execs can gain privileges (setuid binaries).
- * - RLIMIT_CORE 0: a crashing plugin leaves no core dump with the host's data in it.
+ * - RLIMIT_CORE 0 and PR_SET_DUMPABLE 0: a crashing plugin leaves no core dump with the host's
+ *   data in it, not even through a piped core_pattern (which ignores RLIMIT_CORE 0); nothing of
+ *   the same user can ptrace the worker either.
  * - PR_SET_CHILD_SUBREAPER: processes a plugin orphans stay the worker's descendants, so the
  *   host can still count and kill them.
+ * - A reaper (lifeline.ts): PDEATHSIG kills only the worker, not what the plugin forked; the
+ *   reaper kills the worker's whole process group and removes its temp dir when the host dies.
  */
 export function hardenProcess(expectedParent: number | undefined): void {
   prctl(PR.SET_PDEATHSIG, SIGKILL);
@@ -18,5 +23,7 @@ export function hardenProcess(expectedParent: number | undefined): void {
   if (parent === 1 && expectedParent === undefined) process.exit(70);
   prctl(PR.SET_NO_NEW_PRIVS, 1);
   setrlimit(RLIMIT.CORE, 0n, 0n);
+  prctl(PR.SET_DUMPABLE, 0);
   prctl(PR.SET_CHILD_SUBREAPER, 1);
+  startReaper(process.env);
 }

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { fstatSync, readdirSync, readFileSync } from 'node:fs';
 
 /** Bytes of private writable memory (VmData), what RLIMIT_DATA counts. */
 export function readDataBytes(): number {
@@ -15,9 +15,25 @@ export function readThreadCount(): number {
 /** The highest file descriptor number in use. */
 export function readHighestFd(): number {
   let highest = 2;
+  for (const fd of readOpenFds()) if (fd > highest) highest = fd;
+  return highest;
+}
+
+/**
+ * The file descriptors open now. Listing /proc/self/fd takes a descriptor of its own, closed
+ * again before this returns: every listed descriptor is checked to be still open.
+ */
+export function readOpenFds(): Set<number> {
+  const open = new Set<number>();
   for (const name of readdirSync('/proc/self/fd')) {
     const fd = Number(name);
-    if (fd > highest) highest = fd;
+    if (!Number.isInteger(fd)) continue;
+    try {
+      fstatSync(fd);
+      open.add(fd);
+    } catch {
+      /* the listing's own descriptor */
+    }
   }
-  return highest;
+  return open;
 }

@@ -19,10 +19,11 @@ export function resolveAbi(library: LoadedLibrary, params: Pick<CallParams, 'abi
 
 /** The `airlock/call` operation: load (once), apply limits, call, encode the result. */
 export function runCall(context: WorkerContext, params: CallParams): { value: unknown } {
+  const args = decodeValue(params.args);
+  // Limits first: a library's constructors are plugin code too.
+  context.limits.apply(params.limits);
   const library = context.load(params.library, params.sha256);
   const abi = resolveAbi(library, params);
-  const args = decodeValue(params.args);
-  context.limits.apply(params.limits);
   let value: unknown;
   try {
     value = context.abis[abi](library, params.fn, args, params);
