@@ -14,6 +14,8 @@ export class WorkerPool {
   private readonly idle: WorkerProcess[] = [];
   private readonly all = new Set<WorkerProcess>();
   private readonly starting = new Set<Promise<WorkerProcess>>();
+  /** A worker starting (or started) in place of one that died, for the next call. */
+  private spare: Promise<WorkerProcess | undefined> | undefined;
   private readonly breaker: StartBreaker;
   private closed = false;
   /** Calls waiting in the queue, rejected by close(); a running call is left to finish. */
@@ -97,7 +99,7 @@ export class WorkerPool {
 
   /** Starts a worker that belongs to nobody but the caller (a session). */
   async dedicated(): Promise<WorkerProcess> {
-    return this.start();
+    return this.start(true);
   }
 
   /** Starts every slot's worker now. */
@@ -117,7 +119,23 @@ export class WorkerPool {
       const worker = this.idle.pop()!;
       if (worker.usable) return worker;
     }
+    if (this.spare !== undefined) {
+      const spare = this.spare;
+      this.spare = undefined;
+      const worker = await spare;
+      if (worker?.usable) return worker;
+    }
     return this.start();
+  }
+
+  /**
+   * Starts a replacement as soon as a slot's worker dies, so that the call after a crash does
+   * not wait for a worker to start (a harness throwing crashing inputs pays one start per crash
+   * otherwise). Start failures go to the breaker as for any start; an open breaker starts none.
+   */
+  private replace(): void {
+    if (this.closed || this.spare !== undefined || this.breaker.open) return;
+    this.spare = this.start().catch(() => undefined);
   }
 
   private release(worker: WorkerProcess): void {
@@ -131,7 +149,7 @@ export class WorkerPool {
     this.idle.push(worker);
   }
 
-  private async start(): Promise<WorkerProcess> {
+  private async start(dedicated = false): Promise<WorkerProcess> {
     if (this.closed) throw closedError();
     this.breaker.check();
     const starting = WorkerProcess.start(this.launch());
@@ -148,6 +166,7 @@ export class WorkerPool {
         this.all.delete(worker);
         const index = this.idle.indexOf(worker);
         if (index >= 0) this.idle.splice(index, 1);
+        if (!dedicated) this.replace();
       });
       return worker;
     } catch (error) {
