@@ -12,4 +12,7 @@ if (major < 22) {
   );
   process.exit(7);
 }
+// Each plugin-run is a fresh process: let Node reuse compiled code between runs.
+const { enableCompileCache } = await import('node:module');
+enableCompileCache?.();
 await import('./program.js');
