@@ -330,3 +330,21 @@ function cliEntry(where: string): string {
   );
   return entry;
 }
+
+describe('a worker killed from outside during a command', () => {
+  it('takes the command group with it: CRASHED / SIGKILL and no process left', async () => {
+    const local = createHost();
+    try {
+      const running = local.exec({ driver: 'bash', run: 'sleep 9871 & sleep 9872; wait', timeoutMs: 20_000 });
+      expect(await eventually(() => processesMatching('sleep 9871').length > 0 && local.workerPids.length === 1, 10_000)).toBe(true);
+      process.kill(local.workerPids[0]!, 'SIGKILL');
+      const error = await running.then(() => undefined, (e: unknown) => e as AirlockError);
+      expect(error).toBeInstanceOf(AirlockError);
+      expect(error).toMatchObject({ code: 'CRASHED', signal: 'SIGKILL' });
+      expect(await eventually(() => processesMatching('sleep 987').length === 0, 5_000)).toBe(true);
+      expect((await local.exec({ driver: 'exec', run: ['/bin/echo', 'next'] })).stdout).toBe('next\n');
+    } finally {
+      await local.close();
+    }
+  });
+});

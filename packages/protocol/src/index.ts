@@ -16,3 +16,4 @@ export * from './framing/frame-reader.js';
 export * from './framing/frame-writer.js';
 export * from './values/arroyo-values.js';
 export * from './values/vaccel-args.js';
+export * from './messages/temp-dir.js';

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -11,6 +11,7 @@ import {
   PROTOCOL_VERSION,
   RESULT_SCHEMAS,
   RPC_AIRLOCK_ERROR,
+  TEMP_DIR_FILES,
   WorkerErrorDataSchema,
 } from '@airlock/protocol';
 import type { ChildProcess } from 'node:child_process';
@@ -21,7 +22,7 @@ import { type KillIntent, type WorkerExit, classifyDeath } from '../errors/class
 import { type OutputLine, OutputCapture } from '../output/output-capture.js';
 import { CallWatch } from './call-watch.js';
 import { guardedChannel } from './channel-guard.js';
-import { hasExited, killTree } from './proc-reader.js';
+import { hasExited, killTree, signal } from './proc-reader.js';
 
 /** How to start a worker process. */
 export interface WorkerLaunch {
@@ -391,10 +392,29 @@ export class WorkerProcess {
     for (const stream of [this.subprocess.stdout, this.subprocess.stderr, this.subprocess.stdio[3], this.subprocess.stdio[4]]) {
       (stream as Readable | null)?.destroy();
     }
+    killCommandGroups(this.tempDir);
     removeTempDir(this.tempDir);
     liveWorkers.delete(this);
     for (const listener of this.exitListeners.splice(0)) listener(exit);
     return exit;
+  }
+}
+
+/**
+ * Kills the process groups of commands the worker was running. They live in sessions of their
+ * own, so neither the worker's group nor its subtree (they were reparented when it died)
+ * reaches them; the worker listed them in its temp dir for exactly this.
+ */
+function killCommandGroups(tempDir: string): void {
+  let groups: string[];
+  try {
+    groups = readdirSync(join(tempDir, TEMP_DIR_FILES.commandGroups));
+  } catch {
+    return;
+  }
+  for (const name of groups) {
+    const pgid = Number(name);
+    if (Number.isInteger(pgid) && pgid > 1) signal(-pgid, 'SIGKILL');
   }
 }
 
@@ -411,7 +431,7 @@ function removeTempDir(dir: string): void {
 }
 
 /** Name of the file in the worker's TMPDIR where its memory watcher records pressure (see @airlock/worker limits/memory-watch). */
-const MEMORY_EVIDENCE_FILE = '.airlock-memory-pressure';
+const MEMORY_EVIDENCE_FILE = TEMP_DIR_FILES.memoryEvidence;
 
 /** Whether the worker's memory watcher recorded that the running call reached its memory limit. */
 function memoryEvidence(tempDir: string): boolean {

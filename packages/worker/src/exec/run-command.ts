@@ -3,7 +3,9 @@
 // stdout/stderr (which the host reads: that is where maxOutputBytes is counted and log lines
 // come from), watched for CPU and memory, and killed to the last process when it stops.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TEMP_DIR_FILES } from '@airlock/protocol';
 import { Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import type { LaunchLine } from './drivers.js';
@@ -53,6 +55,26 @@ export interface CommandOutcome {
 
 /** Commands running now: leader pid → the worker's descendants before it started. */
 const running = new Map<number, ReadonlySet<number>>();
+
+/**
+ * Lists a running command's process group in the worker's temp dir: if the worker is killed
+ * (SIGKILL, the OOM killer), the host reads the list and kills the groups the worker cannot.
+ */
+function recordGroup(leader: number, running: boolean): void {
+  const tempDir = process.env.TMPDIR;
+  if (!tempDir) return;
+  const dir = join(tempDir, TEMP_DIR_FILES.commandGroups);
+  try {
+    if (running) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileSync(join(dir, String(leader)), '');
+    } else {
+      rmSync(join(dir, String(leader)), { force: true });
+    }
+  } catch {
+    /* the list is a safety net; a command runs without it */
+  }
+}
 
 /** Kills every running command; safe in an 'exit' handler. */
 export function killRunningCommands(): void {
@@ -132,6 +154,7 @@ export async function runCommand(run: CommandRun): Promise<CommandOutcome> {
   let timer: NodeJS.Timeout | undefined;
   if (leader !== undefined) {
     running.set(leader, before);
+    recordGroup(leader, true);
     if (running.size === 1) process.on('SIGTERM', onTerm);
   }
   if (leader !== undefined && (run.cpuMs !== undefined || run.watchMemory)) {
@@ -160,6 +183,7 @@ export async function runCommand(run: CommandRun): Promise<CommandOutcome> {
   // Whatever the command left behind (background jobs, daemons) dies with it.
   outcome.leftovers = killCommand(leader!, before).length;
   running.delete(leader!);
+  recordGroup(leader!, false);
   if (running.size === 0) process.off('SIGTERM', onTerm);
   await reapAll(before);
   // Every writer is dead: the pipes deliver what is left, then end.

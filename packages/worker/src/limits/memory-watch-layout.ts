@@ -1,3 +1,4 @@
+import { TEMP_DIR_FILES } from '@airlock/protocol';
 /** Int32 slots of the memory watcher's shared control block. */
 export const SLOT = {
   /** 0 while idle; the current call's generation (never 0) while a call with a memory limit runs. */
@@ -24,4 +25,4 @@ export interface WatchThreadData {
 export const SHARED_BYTES = SLOT.COUNT * 4 + 2 * 8;
 
 /** Name of the evidence file in the worker's TMPDIR (the host reads it when the worker dies). */
-export const MEMORY_EVIDENCE_FILE = '.airlock-memory-pressure';
+export const MEMORY_EVIDENCE_FILE = TEMP_DIR_FILES.memoryEvidence;
