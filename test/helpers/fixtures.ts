@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { AirlockError } from '@airlock/host';
 
 /** The repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -64,3 +66,15 @@ export async function eventually(check: () => boolean, timeoutMs = 5000, interva
   }
   return check();
 }
+
+/** The AirlockError a promise rejects with (fails the test if it resolves or rejects otherwise). */
+export async function failure(promise: Promise<unknown>): Promise<AirlockError> {
+  const outcome = await promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  if ('value' in outcome) throw new Error(`expected a failure, got ${JSON.stringify(outcome.value, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`);
+  expect(outcome.error).toBeInstanceOf(AirlockError);
+  return outcome.error as AirlockError;
+}
+

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AirlockError, createHost, type Host } from '@airlock/host';
-import { BUILD, fixture, pluginRun } from '../helpers/fixtures.js';
+import { BUILD, fixture, pluginRun, failure } from '../helpers/fixtures.js';
 
 let host: Host;
 beforeAll(() => {
@@ -12,11 +12,6 @@ afterAll(async () => {
   await host.close();
 });
 
-async function failure(promise: Promise<unknown>): Promise<AirlockError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(AirlockError);
-  return error as AirlockError;
-}
 
 describe('Arroyo plugins', () => {
   it('runs the repeat plugin in C (and in Rust when cargo built it) unmodified, abi auto', async () => {

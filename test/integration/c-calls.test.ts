@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AirlockError, OpaquePointer, createHost, type Host } from '@airlock/host';
-import { eventually, fixture, isAlive } from '../helpers/fixtures.js';
+import { eventually, fixture, isAlive, failure } from '../helpers/fixtures.js';
 
 let host: Host;
 let lib: string;
@@ -13,14 +13,6 @@ afterAll(async () => {
   await host.close();
 });
 
-async function failure(promise: Promise<unknown>): Promise<AirlockError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AirlockError);
-  return error as AirlockError;
-}
 
 describe('C calls by prototype', () => {
   it('calls libm by name: cos(0) is 1', async () => {

@@ -9,6 +9,7 @@ import { AirlockError, createHost, type Host, type HostOptions } from '@airlock/
 import { CLI, ROOT, eventually, fixture } from '../helpers/fixtures.js';
 
 /** The hostile fixture library (one function per way a plugin can fail). */
+export { failure } from '../helpers/fixtures.js';
 export const HOSTILE = () => fixture('hostile');
 /** The misbehaving fake workers. */
 export const FAKE_WORKERS = join(ROOT, 'test/fixtures/fake-workers');
@@ -71,17 +72,6 @@ export async function closeHosts(): Promise<void> {
   const settled = await settleWithin(Promise.all(closing), 15_000);
   expect(settled.settled, 'host.close() settles').toBe(true);
   await expectNothingLeft();
-}
-
-/** The AirlockError a promise rejects with (fails the test if it resolves or rejects otherwise). */
-export async function failure(promise: Promise<unknown>): Promise<AirlockError> {
-  const outcome = await promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if ('value' in outcome) throw new Error(`expected a failure, got ${JSON.stringify(outcome.value, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`);
-  expect(outcome.error).toBeInstanceOf(AirlockError);
-  return outcome.error as AirlockError;
 }
 
 /** Waits for a promise at most `ms`; says whether it settled and how long it took. */

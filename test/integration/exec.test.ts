@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AirlockError, createHost, type Host } from '@airlock/host';
-import { CLI, eventually, processesMatching } from '../helpers/fixtures.js';
+import { CLI, eventually, processesMatching, failure } from '../helpers/fixtures.js';
 
 let host: Host;
 let dir: string;
@@ -21,14 +21,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function failure(promise: Promise<unknown>): Promise<AirlockError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AirlockError);
-  return error as AirlockError;
-}
 
 /** The variables of an `env` listing (`NAME=value` lines). */
 function names(listing: string): string[] {
