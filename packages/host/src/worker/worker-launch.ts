@@ -17,7 +17,7 @@ export function workerLaunch(options: ResolvedHostOptions): WorkerLaunch {
   // --single-threaded: V8 runs its garbage collections and compile jobs on the thread that needs
   // them, never on shared platform threads. The worker's memory watcher (a thread that must keep
   // polling while a plugin bombs memory) then never waits for threads starved of CPU.
-  const args = options.worker ? options.worker.args : ['--no-warnings', '--max-semi-space-size=4', '--single-threaded', WORKER_ENTRY];
+  const args = options.worker ? options.worker.args : ['--no-warnings', '--single-threaded', WORKER_ENTRY];
   return {
     command,
     args,
