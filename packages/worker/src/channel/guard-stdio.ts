@@ -2,6 +2,7 @@ import { closeSync, fstatSync, openSync, createReadStream, createWriteStream } f
 import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { F_SETFD, FD_CLOEXEC, dup, dup2, fcntl3, lastError } from '../native/libc.js';
+import { isOpen } from '../native/fd.js';
 
 /** The JSON-RPC channel after it has been moved out of the plugin's reach. */
 export interface GuardedChannel {
@@ -29,15 +30,6 @@ export function guardStdio(stdoutFd: number | undefined): GuardedChannel {
   dup2(devNull, 0);
   closeSync(devNull);
   return { input: readableOf(rpcIn), output: writableOf(rpcOut) };
-}
-
-function isOpen(fd: number): boolean {
-  try {
-    fstatSync(fd);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function isStreamLike(fd: number): boolean {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync } from 'node:fs';
+import { closeSync } from 'node:fs';
+import { isOpen } from '../native/fd.js';
 
 /**
  * The reaper's script. It reads the lifeline (a pipe whose other end only the host holds) until
@@ -37,14 +38,5 @@ export function startReaper(env: NodeJS.ProcessEnv): void {
     child.unref();
   } finally {
     closeSync(fd);
-  }
-}
-
-function isOpen(fd: number): boolean {
-  try {
-    fstatSync(fd);
-    return true;
-  } catch {
-    return false;
   }
 }
