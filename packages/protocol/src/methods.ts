@@ -17,6 +17,8 @@ const byName = ParameterStructures.byName;
 /** Each request method: its wire name and the schemas of its params and result. */
 export const REQUESTS = {
   hello: { method: 'airlock/hello', params: HelloParamsSchema, result: HelloResultSchema },
+  /** A round trip that does nothing (vAccel's noop): proves the worker answers. */
+  ping: { method: 'airlock/ping', params: z.object({}), result: z.object({ pid: z.number().int().positive() }) },
   call: { method: 'airlock/call', params: CallParamsSchema, result: CallResultSchema },
   inspect: { method: 'airlock/inspect', params: InspectParamsSchema, result: InspectResultSchema },
   exec: { method: 'airlock/exec', params: ExecParamsSchema, result: ExecResultSchema },
@@ -43,6 +45,7 @@ function request<K extends keyof typeof REQUESTS>(key: K): Req<K> {
 /** The vscode-jsonrpc method table, built from the schemas above. */
 export const Methods = {
   hello: request('hello'),
+  ping: request('ping'),
   call: request('call'),
   inspect: request('inspect'),
   exec: request('exec'),

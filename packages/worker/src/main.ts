@@ -12,6 +12,7 @@ import {
   UnregisterResourceParamsSchema,
   ExecResourceParamsSchema,
   Methods,
+  REQUESTS,
   PROTOCOL_VERSION,
   type ZodLike,
 } from './protocol-imports.js';
@@ -83,6 +84,7 @@ handle(Methods.hello, HelloParamsSchema, (params) => {
     baseline: { dataBytes: readDataBytes(), threads: readThreadCount() },
   };
 });
+handle(Methods.ping, REQUESTS.ping.params, () => ({ pid: process.pid }));
 handle(Methods.call, CallParamsSchema, (params) => runCall(context, params));
 handle(Methods.inspect, InspectParamsSchema, (params) => runInspect(context, params));
 handle(Methods.exec, ExecParamsSchema, (params) => runExec(context, params));

@@ -122,7 +122,7 @@ export class Session implements AsyncDisposable {
 
   /** A round trip to the session's worker (vAccel's noop): resolves when the worker answers. */
   async noop(): Promise<void> {
-    await this.run('inspect', { library: 'libc.so.6' }, 'noop');
+    await this.run('ping', {}, 'noop');
   }
 
   /** Ends the worker and removes the rundir with every resource's files. */
@@ -138,7 +138,7 @@ export class Session implements AsyncDisposable {
     await this.close();
   }
 
-  private run(method: 'call' | 'registerResource' | 'unregisterResource' | 'execResource' | 'inspect', params: unknown, operation: string, limits = this.limits): Promise<unknown> {
+  private run(method: 'call' | 'registerResource' | 'unregisterResource' | 'execResource' | 'ping', params: unknown, operation: string, limits = this.limits): Promise<unknown> {
     if (this.closed) return Promise.reject(new AirlockError('UNAVAILABLE', `Session ${this.id} is closed`));
     return this.queue.add(async () => {
       if (this.death) throw this.death;
