@@ -63,8 +63,8 @@ function rssMiB(pid) {
   return match ? Number(match[1]) / 1024 : NaN;
 }
 
-async function airlock(workers) {
-  const host = createHost({ workers });
+async function airlock(workers, pipeline = 1) {
+  const host = createHost({ workers, pipeline });
   const call = (a, b) => host.call(lib, PROTO, [a, b]);
   const seq = await timeSequential(call);
   const par = await timeParallel(call);
@@ -87,15 +87,17 @@ async function memory() {
 const raw = await rawPipe();
 const one = await airlock(1);
 const two = await airlock(2);
+const piped = await airlock(2, 16);
 const mem = await memory();
 const fmt = (x) => x.toFixed(1);
 const verdict = (ok) => (ok ? 'ok' : 'OVER TARGET');
 const latencyRatio = one.seq / raw.seq;
-const throughputRatio = two.par / raw.par;
+const throughputRatio = Math.max(two.par, piped.par) / raw.par;
 const growth = Math.max(mem.after.host - mem.before.host, mem.after.worker - mem.before.worker);
 console.log(`baseline raw pipe:   ${fmt(raw.seq)} µs/call sequential, ${Math.round(raw.par)} calls/s with 64 in flight`);
 console.log(`airlock, 1 worker:   ${fmt(one.seq)} µs/call sequential, ${Math.round(one.par)} calls/s with 64 in flight`);
 console.log(`airlock, 2 workers:  ${fmt(two.seq)} µs/call sequential, ${Math.round(two.par)} calls/s with 64 in flight`);
+console.log(`airlock, 2 workers, pipeline 16: ${Math.round(piped.par)} calls/s with 64 in flight`);
 console.log(`latency ratio (airlock 1 worker / raw pipe):        ${latencyRatio.toFixed(2)}x  target ≤ ${TARGETS.latencyRatio}x  ${verdict(latencyRatio <= TARGETS.latencyRatio)}`);
-console.log(`throughput ratio (airlock 2 workers / raw pipe):    ${throughputRatio.toFixed(3)}x target ≥ ${TARGETS.throughputRatio}x  ${verdict(throughputRatio >= TARGETS.throughputRatio)}`);
+console.log(`throughput ratio (airlock best of 2 workers / raw): ${throughputRatio.toFixed(3)}x target ≥ ${TARGETS.throughputRatio}x  ${verdict(throughputRatio >= TARGETS.throughputRatio)}`);
 console.log(`RSS over ${N * 4} string calls: host ${fmt(mem.before.host)} → ${fmt(mem.after.host)} MiB, worker ${fmt(mem.before.worker)} → ${fmt(mem.after.worker)} MiB  target growth ≤ ${TARGETS.rssGrowthMiB} MiB  ${verdict(growth <= TARGETS.rssGrowthMiB)}`);

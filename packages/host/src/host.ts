@@ -52,7 +52,7 @@ export class Host implements AsyncDisposable {
     this.limits = mergeLimits({ ...DEFAULT_LIMITS }, this.options.limits);
     this.plainCall = { options: parseOptions(CallOptionsSchema, {}, 'call options'), workerLimits: workerSide(this.limits) };
     const { breakerThreshold: threshold, breakerCooldownMs: cooldownMs, breakerMaxCooldownMs: maxCooldownMs } = this.options;
-    this.pool = new WorkerPool(() => workerLaunch(this.options), this.options.workers, { threshold, cooldownMs, maxCooldownMs });
+    this.pool = new WorkerPool(() => workerLaunch(this.options), this.options.workers, { threshold, cooldownMs, maxCooldownMs }, this.options.pipeline);
     if (this.options.eager) void this.pool.warm();
   }
 

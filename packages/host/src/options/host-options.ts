@@ -18,6 +18,12 @@ const nonNegativeInt = z.number().int().nonnegative();
 export const HostOptionsSchema = z.strictObject({
   /** Worker processes serving calls in parallel. Default 1. */
   workers: z.number().int().min(1).max(256).default(1),
+  /**
+   * Calls a worker may be sent before it has answered the first. The worker still runs them one
+   * at a time, in order; sending ahead saves a round trip per call under concurrency. A call
+   * waiting behind one that kills its worker never started and runs on another worker. Default 1.
+   */
+  pipeline: z.number().int().min(1).max(256).default(1),
   /** Start the workers at once instead of on the first call. Default false. */
   eager: z.boolean().default(false),
   /** Limits of every call (DEFAULT_LIMITS fills what is not given). */

@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import { AirlockError } from '../errors/airlock-error.js';
-import { StartFailure, type WorkerLaunch, WorkerProcess } from '../worker/worker-process.js';
+import { NotStarted, StartFailure, type WorkerLaunch, WorkerProcess } from '../worker/worker-process.js';
 import { StartBreaker } from './start-breaker.js';
 
 /**
@@ -13,6 +13,8 @@ export class WorkerPool {
   private readonly queue: PQueue;
   private readonly idle: WorkerProcess[] = [];
   private readonly all = new Set<WorkerProcess>();
+  /** The pool's own workers (not the sessions'). */
+  private readonly slots = new Set<WorkerProcess>();
   private readonly starting = new Set<Promise<WorkerProcess>>();
   /** A worker starting (or started) in place of one that died, for the next call. */
   private spare: Promise<WorkerProcess | undefined> | undefined;
@@ -25,8 +27,10 @@ export class WorkerPool {
     private readonly launch: () => WorkerLaunch,
     readonly size: number,
     breaker: { threshold: number; cooldownMs: number; maxCooldownMs: number },
+    /** Calls a worker may be sent before it has answered the first (1: one at a time). */
+    readonly pipeline = 1,
   ) {
-    this.queue = new PQueue({ concurrency: size });
+    this.queue = new PQueue({ concurrency: size * pipeline });
     this.breaker = new StartBreaker(breaker.threshold, breaker.cooldownMs, breaker.maxCooldownMs);
   }
 
@@ -56,11 +60,17 @@ export class WorkerPool {
         .add(
           async () => {
             started();
-            const worker = await this.acquireUnlessAborted(signal);
-            try {
-              return await task(worker);
-            } finally {
-              this.release(worker);
+            // A pipelined call queued behind one that killed its worker never started: it runs
+            // on another worker. A call that started is never run twice.
+            for (;;) {
+              const worker = await this.acquireUnlessAborted(signal);
+              try {
+                return await task(worker);
+              } catch (error) {
+                if (!(error instanceof NotStarted)) throw error;
+              } finally {
+                this.release(worker);
+              }
             }
           },
           signal ? { signal: whileWaiting.signal } : {},
@@ -115,6 +125,7 @@ export class WorkerPool {
   }
 
   private async acquire(): Promise<WorkerProcess> {
+    if (this.pipeline > 1) return this.acquirePipelined();
     while (this.idle.length > 0) {
       const worker = this.idle.pop()!;
       if (worker.usable) return worker;
@@ -129,6 +140,27 @@ export class WorkerPool {
   }
 
   /**
+   * With pipelining: an idle worker first; else a new one while there are fewer than `size`;
+   * else the least loaded that can take one more call; else wait for a worker being started.
+   */
+  private async acquirePipelined(): Promise<WorkerProcess> {
+    for (;;) {
+      while (this.idle.length > 0) {
+        const worker = this.idle.pop()!;
+        if (worker.usable && worker.load === 0) return worker;
+      }
+      let best: WorkerProcess | undefined;
+      for (const worker of this.slots) {
+        if (worker.usable && worker.load < this.pipeline && (best === undefined || worker.load < best.load)) best = worker;
+      }
+      if (this.slots.size + this.starting.size < this.size) return this.start();
+      if (best !== undefined) return best;
+      if (this.starting.size === 0) return this.start();
+      await Promise.race([...this.starting].map((starting) => starting.catch(() => undefined)));
+    }
+  }
+
+  /**
    * Starts a replacement as soon as a slot's worker dies, so that the call after a crash does
    * not wait for a worker to start (a harness throwing crashing inputs pays one start per crash
    * otherwise). Start failures go to the breaker as for any start; an open breaker starts none.
@@ -140,6 +172,7 @@ export class WorkerPool {
 
   private release(worker: WorkerProcess): void {
     if (this.closed || !worker.usable) return;
+    if (this.pipeline > 1 && (worker.load > 0 || this.idle.includes(worker))) return;
     // A worker whose call was cancelled while it started may come back when every slot already
     // has one: more idle workers than slots would only cost memory.
     if (this.idle.length >= this.size) {
@@ -162,8 +195,10 @@ export class WorkerPool {
         throw closedError();
       }
       this.all.add(worker);
+      if (!dedicated) this.slots.add(worker);
       worker.onExitOnce(() => {
         this.all.delete(worker);
+        this.slots.delete(worker);
         const index = this.idle.indexOf(worker);
         if (index >= 0) this.idle.splice(index, 1);
         if (!dedicated) this.replace();

@@ -45,6 +45,14 @@ export interface CallInfo {
   signal?: AbortSignal | undefined;
 }
 
+/**
+ * A pipelined call that never started because the worker in front of it died first; the pool
+ * runs it on another worker (it never ran, so this is no replay).
+ */
+export class NotStarted extends Error {
+  override name = 'NotStarted';
+}
+
 /** Failure to start a worker (spawn, handshake); counted by the start breaker. */
 export class StartFailure extends Error {
   override name = 'StartFailure';
@@ -52,12 +60,17 @@ export class StartFailure extends Error {
 
 interface ActiveCall {
   info: CallInfo;
+  /** Whether the call is at the head of the queue, running, with its limits armed. */
+  armed: boolean;
+  /** Settled already (cancelled while it waited behind another call); its answer is dropped. */
+  dropped: boolean;
+  method: string;
   intent: KillIntent | undefined;
   /** Settles the call if the killed worker is not seen to exit in time. */
   settleTimer: NodeJS.Timeout | undefined;
   resolve: (value: unknown) => void;
   reject: (error: AirlockError) => void;
-  watch: CallWatch;
+  watch: CallWatch | undefined;
   timer: NodeJS.Timeout | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -82,7 +95,10 @@ export class WorkerProcess {
   readonly exited: Promise<WorkerExit>;
   private readonly connection: MessageConnection;
   private readonly output: OutputCapture;
-  private active: ActiveCall | undefined;
+  /** Calls sent to the worker, in order; the worker runs them one at a time, so the first is running. */
+  private readonly calls: ActiveCall[] = [];
+  /** Resolves when the worker's channel has reached its end. */
+  private readonly channelEnded: Promise<void>;
   private pendingIntent: KillIntent | undefined;
   /** False from the moment the process is known to have exited. */
   alive = true;
@@ -126,7 +142,10 @@ export class WorkerProcess {
       launch.onLine({ ...line, workerPid: this.pid }),
     );
     reader.onError((error) => this.kill({ kind: 'protocol', detail: error.message }));
+    let endChannel!: () => void;
+    this.channelEnded = new Promise<void>((resolve) => (endChannel = resolve));
     reader.onClose(() => {
+      endChannel();
       // A worker whose channel closed is done, whether it exits by itself or not. A plugin that
       // exit()s closes the channel too: the exit, not this, must decide how the call ended, so
       // the worker gets a moment, and is not blamed if it is already dead but not yet reaped.
@@ -208,7 +227,17 @@ export class WorkerProcess {
 
   /** Whether a call is running. */
   get busy(): boolean {
-    return this.active !== undefined;
+    return this.calls.length > 0;
+  }
+
+  /** Calls sent to this worker and not settled: the running one and those queued behind it. */
+  get load(): number {
+    return this.calls.length;
+  }
+
+  /** The running call. */
+  private get active(): ActiveCall | undefined {
+    return this.calls[0];
   }
 
   /** Registers a listener for the worker's exit. */
@@ -222,35 +251,35 @@ export class WorkerProcess {
    */
   request(method: keyof typeof Methods & string, params: unknown, info: CallInfo): Promise<unknown> {
     if (!this.usable) return Promise.reject(new AirlockError('UNAVAILABLE', `Worker ${this.pid} is no longer usable`, { workerPid: this.pid }));
-    if (this.active) return Promise.reject(new Error(`Worker ${this.pid} is busy: the pool gave it two calls`));
     if (info.signal?.aborted) return Promise.reject(cancelled(info.signal.reason, this.pid));
     const type = Methods[method] as { method: string };
     return new Promise<unknown>((resolve, reject) => {
       const call: ActiveCall = {
         info,
+        armed: false,
+        dropped: false,
+        method: type.method,
         intent: undefined,
         settleTimer: undefined,
         resolve,
         reject,
         timer: undefined,
         onAbort: undefined,
-        watch: new CallWatch(this.pid, info.limits, this.watchIntervalMs, (limit, detail) =>
-          this.kill({ kind: 'limit', limit, detail }),
-        ),
+        watch: undefined,
       };
-      this.active = call;
-      this.output.beginCall(info.limits.maxOutputBytes, (bytes) =>
-        this.kill({ kind: 'limit', limit: 'output', detail: `${bytes} bytes written, the limit is ${info.limits.maxOutputBytes} bytes` }),
-      );
-      if (info.limits.timeoutMs !== undefined) {
-        const timeoutMs = info.limits.timeoutMs;
-        call.timer = setTimeout(() => this.kill({ kind: 'timeout', timeoutMs }), timeoutMs);
-      }
+      this.calls.push(call);
       if (info.signal) {
         const signal = info.signal;
-        call.onAbort = () => this.kill({ kind: 'cancel', reason: signal.reason });
+        call.onAbort = () => {
+          if (call.armed) return this.kill({ kind: 'cancel', reason: signal.reason });
+          // Queued behind another call: it has not started, so nothing needs killing. It is
+          // settled now; the worker may still run it when its turn comes, and its answer is dropped.
+          call.dropped = true;
+          call.reject(cancelled(signal.reason, this.pid));
+        };
         signal.addEventListener('abort', call.onAbort, { once: true });
       }
+      if (this.calls.length === 1) this.arm(call);
       this.connection.sendRequest(type.method, params).then(
         (result) => this.onResponse(call, type.method, result),
         (error: unknown) => this.onErrorResponse(call, error),
@@ -258,11 +287,25 @@ export class WorkerProcess {
     });
   }
 
+  /** Starts the running call's clocks and watches: a call's limits count from when it runs. */
+  private arm(call: ActiveCall): void {
+    const { info } = call;
+    call.armed = true;
+    call.watch = new CallWatch(this.pid, info.limits, this.watchIntervalMs, (limit, detail) => this.kill({ kind: 'limit', limit, detail }));
+    this.output.beginCall(info.limits.maxOutputBytes, (bytes) =>
+      this.kill({ kind: 'limit', limit: 'output', detail: `${bytes} bytes written, the limit is ${info.limits.maxOutputBytes} bytes` }),
+    );
+    if (info.limits.timeoutMs !== undefined) {
+      const timeoutMs = info.limits.timeoutMs;
+      call.timer = setTimeout(() => this.kill({ kind: 'timeout', timeoutMs }), timeoutMs);
+    }
+  }
+
   private onResponse(call: ActiveCall, method: string, result: unknown): void {
-    if (this.active !== call || call.intent !== undefined) return;
+    if (!this.inOrder(call) || call.intent !== undefined) return;
     // A last look: a call that returned at once may still have left more threads or processes
     // behind than it may start, or used more CPU than it may.
-    call.watch.sample();
+    call.watch?.sample();
     if (call.intent !== undefined) return;
     const schema = RESULT_SCHEMAS.get(method);
     const parsed = schema ? schema.safeParse(result) : { success: true as const, data: result };
@@ -271,11 +314,13 @@ export class WorkerProcess {
       return;
     }
     this.finish(call);
-    call.resolve(parsed.data);
+    if (!call.dropped) call.resolve(parsed.data);
   }
 
   private onErrorResponse(call: ActiveCall, error: unknown): void {
-    if (this.active !== call || call.intent !== undefined) return;
+    if (this.active === call && call.intent !== undefined) return;
+    if (error instanceof ResponseError && error.code !== RPC_AIRLOCK_ERROR && error.code > -32000) return;
+    if (!this.inOrder(call)) return;
     if (!(error instanceof ResponseError) || error.code !== RPC_AIRLOCK_ERROR) {
       // The connection gave up (disposed, closed): the exit handler decides how the call ended.
       if (error instanceof ResponseError && error.code > -32000) return;
@@ -289,17 +334,31 @@ export class WorkerProcess {
     }
     const output = this.finish(call);
     const { code, ...fields } = data.data;
+    if (call.dropped) return;
     call.reject(new AirlockError(code, error.message, { ...fields, output, workerPid: this.pid }));
   }
 
   /** Ends the active call's bookkeeping; returns its last output lines. */
   private finish(call: ActiveCall): string[] {
-    call.watch.stop();
+    call.watch?.stop();
     clearTimeout(call.timer);
     clearTimeout(call.settleTimer);
     if (call.onAbort) call.info.signal?.removeEventListener('abort', call.onAbort);
-    this.active = undefined;
-    return this.output.endCall();
+    this.calls.shift();
+    const lines = this.output.endCall();
+    const next = this.active;
+    if (next !== undefined && this.usable) this.arm(next);
+    return lines;
+  }
+
+  /**
+   * The worker answers in the order it was asked. An answer to a call that is still waiting
+   * behind the running one is a broken worker (a protocol violation).
+   */
+  private inOrder(call: ActiveCall): boolean {
+    if (this.active === call) return true;
+    if (this.calls.includes(call)) this.kill({ kind: 'protocol', detail: `it answered ${call.method} out of order` });
+    return false;
   }
 
   /**
@@ -367,8 +426,14 @@ export class WorkerProcess {
 
   private async onExit(exit: WorkerExit): Promise<WorkerExit> {
     this.alive = false;
+    // Answers the worker wrote before it died may still be in the pipe: take them first, so
+    // that the call that was really running when it died is the one judged by its death.
+    if (this.calls.length > 1) {
+      await Promise.race([this.channelEnded, new Promise((r) => setTimeout(r, 250))]);
+      for (let turn = 0; turn < 2 * this.calls.length + 2; turn += 1) await new Promise((r) => setImmediate(r));
+    }
     const call = this.active;
-    call?.watch.sample();
+    call?.watch?.sample();
     // Whatever the plugin left running in the worker's group goes with it.
     killTree(this.pid);
     // Give the pipes a moment to deliver the plugin's last words.
@@ -379,7 +444,7 @@ export class WorkerProcess {
       const closing = this.pendingIntent?.kind === 'close' && (exit.signal === 'SIGTERM' || exit.signal === 'SIGKILL');
       call.reject(
         classifyDeath(call.intent ?? (closing ? this.pendingIntent : undefined), exit, {
-          memoryPressure: call.watch.memoryPressure || (limited && memoryEvidence(this.tempDir)),
+          memoryPressure: call.watch?.memoryPressure || (limited && memoryEvidence(this.tempDir)),
           memoryLimited: call.info.limits.memoryBytes !== undefined,
           cpuLimited: call.info.limits.cpuMs !== undefined,
           output,
@@ -387,6 +452,11 @@ export class WorkerProcess {
           operation: call.info.operation,
         }),
       );
+    }
+    // Calls queued behind the one that died never started: the pool runs them elsewhere.
+    for (const waiting of this.calls.splice(0)) {
+      if (waiting.onAbort) waiting.info.signal?.removeEventListener('abort', waiting.onAbort);
+      if (!waiting.dropped) waiting.reject(new NotStarted(`worker ${this.pid} died before the call started`) as AirlockError);
     }
     this.connection.dispose();
     for (const stream of [this.subprocess.stdout, this.subprocess.stderr, this.subprocess.stdio[3], this.subprocess.stdio[4]]) {

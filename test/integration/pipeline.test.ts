@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { AirlockError, createHost, type Host } from '@airlock/host';
+import { failure, fixture } from '../helpers/fixtures.js';
+
+const hosts: Host[] = [];
+function host(options: Parameters<typeof createHost>[0]): Host {
+  const created = createHost(options);
+  hosts.push(created);
+  return created;
+}
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.close()));
+});
+
+const ADD = 'int add(int a, int b)';
+
+describe('pipelining (several calls sent to a worker ahead of its answer)', () => {
+  it('returns the right value to every caller with 64 in flight', async () => {
+    const h = host({ workers: 2, pipeline: 8 });
+    const results = await Promise.all(Array.from({ length: 400 }, (_, i) => h.call(fixture('types'), ADD, [i, 7])));
+    expect(results).toEqual(Array.from({ length: 400 }, (_, i) => i + 7));
+    expect(h.workerPids.length).toBeLessThanOrEqual(2);
+  });
+
+  it('a crash is the crashing call\'s alone: the calls queued behind it run elsewhere, and nothing runs twice', async () => {
+    const h = host({ workers: 1, pipeline: 16 });
+    await h.call(fixture('types'), ADD, [0, 0]);
+    const calls = Array.from({ length: 12 }, (_, i) =>
+      i === 4 ? h.call(fixture('hostile'), 'int crash_segv(void)', []) : h.call(fixture('hostile'), 'int sleep_ms(int)', [i]),
+    );
+    const settled = await Promise.allSettled(calls);
+    const crashed = settled.filter((s) => s.status === 'rejected');
+    expect(crashed).toHaveLength(1);
+    expect((settled[4] as PromiseRejectedResult).reason).toMatchObject({ code: 'CRASHED', signal: 'SIGSEGV' });
+    settled.forEach((s, i) => {
+      if (i !== 4) expect(s).toEqual({ status: 'fulfilled', value: i });
+    });
+  });
+
+  it('a timeout counts from when the call runs, and the calls behind it still run', async () => {
+    const h = host({ workers: 1, pipeline: 4 });
+    await h.call(fixture('types'), ADD, [0, 0]);
+    const slow = h.call(fixture('hostile'), 'int sleep_forever(void)', [], { timeoutMs: 300 });
+    const behind = [1, 2, 3].map((i) => h.call(fixture('hostile'), 'int sleep_ms(int)', [100 * i], { timeoutMs: 1000 }));
+    expect(await failure(slow)).toMatchObject({ code: 'TIMEOUT' });
+    expect(await Promise.all(behind)).toEqual([100, 200, 300]);
+  });
+
+  it('a call cancelled while it waits behind another settles at once with CANCELLED', async () => {
+    const h = host({ workers: 1, pipeline: 4 });
+    await h.call(fixture('types'), ADD, [0, 0]);
+    const first = h.call(fixture('hostile'), 'int sleep_ms(int)', [400]);
+    const controller = new AbortController();
+    const second = h.call(fixture('types'), ADD, [1, 1], { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    controller.abort();
+    const error = await failure(second);
+    expect(error).toBeInstanceOf(AirlockError);
+    expect(error.code).toBe('CANCELLED');
+    expect(Date.now() - started).toBeLessThan(300);
+    expect(await first).toBe(400);
+    expect(await h.call(fixture('types'), ADD, [2, 3])).toBe(5);
+  });
+
+  it('rejects a bad pipeline option, naming it', () => {
+    expect(() => createHost({ pipeline: 0 })).toThrow(/pipeline/);
+  });
+});
