@@ -169,12 +169,12 @@ function convertResult(signature: CallSignature, raw: unknown, workerPid: number
     case 'pointer':
       return raw === null ? null : new OpaquePointer(koffi.address(raw), workerPid);
     case 'string':
-      return readCString(raw);
+      return copyCString(raw);
   }
 }
 
 /** Copies a NUL-terminated string out of native memory: a string if it is UTF-8, else its bytes. */
-export function readCString(pointer: unknown): string | Uint8Array | null {
+function copyCString(pointer: unknown): string | Uint8Array | null {
   if (pointer === null) return null;
   const length = Number(strlen(pointer) as number | bigint);
   // A copy through memcpy: koffi.view() keeps memory alive long after the call.

@@ -2,7 +2,7 @@ import { type CallParams, decodeValue, encodeValue, isPrototype } from '@airlock
 import { callPrototype } from '../abi/c-call.js';
 import { callArroyo, readArroyoMetadata } from '../abi/arroyo.js';
 import { invalidArgument } from '../failure.js';
-import { type LoadedLibrary, hasSymbol, loadLibrary } from '../loader/library-cache.js';
+import { type LoadedLibrary, hasSymbol } from '../loader/library-cache.js';
 import { fflush } from '../native/libc.js';
 import type { WorkerContext } from './context.js';
 
@@ -51,4 +51,3 @@ export function callArroyoPlugin(library: LoadedLibrary, fn: string, args: unkno
   return callArroyo(library, args);
 }
 
-export { loadLibrary };
