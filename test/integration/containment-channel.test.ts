@@ -4,19 +4,9 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixture, isAlive } from '../helpers/fixtures.js';
-import { FAKE_WORKERS, HOSTILE, closeHosts, failure, fakeWorker, scratchDir, settleWithin, trackedHost } from './containment-helpers.js';
+import { FAKE_WORKERS, HOSTILE, cleanUp, expectProtocolError, failure, fakeWorker, scratchDirectory, settleWithin, trackedHost } from './containment-helpers.js';
 
-const scratch: Array<() => void> = [];
-afterEach(async () => {
-  await closeHosts();
-  for (const remove of scratch.splice(0)) remove();
-});
-
-function scratchDirectory(): string {
-  const { dir, remove } = scratchDir();
-  scratch.push(remove);
-  return dir;
-}
+afterEach(cleanUp);
 
 /** Host options running a stock fake worker. */
 function stock(name: string): { command: string; args: string[] } {
@@ -51,14 +41,7 @@ describe('stock misbehaving fake workers', () => {
   ])('%s: PROTOCOL_ERROR within seconds, the worker is killed, the host goes on', async (name, message) => {
     const host = trackedHost({ worker: stock(name) });
     const rssBefore = process.memoryUsage().rss;
-    for (let i = 0; i < 2; i += 1) {
-      const run = await settleWithin(host.call(...COS), 10_000);
-      expect(run.settled).toBe(true);
-      const error = run.error as { code: string; message: string; workerPid: number };
-      expect(error.code).toBe('PROTOCOL_ERROR');
-      expect(error.message).toMatch(message);
-      await expect.poll(() => isAlive(error.workerPid), { timeout: 5_000 }).toBe(false);
-    }
+    for (let i = 0; i < 2; i += 1) await expectProtocolError(host, message);
     // A frame announcing ~1 TB was refused from its header, not allocated.
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(256 * 1024 * 1024);
   });
@@ -153,12 +136,7 @@ describe('more violations, made to order', () => {
     const dir = scratchDirectory();
     const worker = fakeWorker(dir, 'violator.mjs', `import { closeSync } from 'node:fs';\nimport { respond, serve, writeFrame, writeRaw } from FRAME;\n${body}`);
     const host = trackedHost({ worker, ...options });
-    const run = await settleWithin(host.call(...COS), 10_000);
-    expect(run.settled).toBe(true);
-    const error = run.error as { code: string; message: string; workerPid: number };
-    expect(error.code).toBe('PROTOCOL_ERROR');
-    expect(error.message).toMatch(message);
-    await expect.poll(() => isAlive(error.workerPid), { timeout: 5_000 }).toBe(false);
+    await expectProtocolError(host, message);
   });
 
   it('a well-formed log notification is no violation', async () => {

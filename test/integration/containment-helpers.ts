@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { AirlockError, createHost, type Host, type HostOptions } from '@airlock/host';
-import { CLI, ROOT, eventually, fixture } from '../helpers/fixtures.js';
+import { CLI, ROOT, eventually, fixture, isAlive } from '../helpers/fixtures.js';
 
 /** The hostile fixture library (one function per way a plugin can fail). */
 export { failure } from '../helpers/fixtures.js';
@@ -145,6 +145,38 @@ export async function cli(args: string[], timeoutMs = 30_000): Promise<CliRun> {
 export function scratchDir(): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-containment-test-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const scratch: Array<() => void> = [];
+
+/** A scratch directory that `cleanUp()` removes after the test. */
+export function scratchDirectory(): string {
+  const { dir, remove } = scratchDir();
+  scratch.push(remove);
+  return dir;
+}
+
+/** For afterEach: closes the tracked hosts, checks nothing is left, removes scratch directories. */
+export async function cleanUp(): Promise<void> {
+  try {
+    await closeHosts();
+  } finally {
+    for (const remove of scratch.splice(0)) remove();
+  }
+}
+
+/**
+ * Makes one call on a host whose worker breaks the protocol: it must settle within seconds as
+ * PROTOCOL_ERROR with `message`, and the worker must be gone. Returns the error.
+ */
+export async function expectProtocolError(host: Host, message: RegExp): Promise<{ code: string; message: string; workerPid: number }> {
+  const run = await settleWithin(host.call('libm.so.6', 'double cos(double)', [0]), 10_000);
+  expect(run.settled).toBe(true);
+  const error = run.error as { code: string; message: string; workerPid: number };
+  expect(error.code).toBe('PROTOCOL_ERROR');
+  expect(error.message).toMatch(message);
+  await expect.poll(() => isAlive(error.workerPid), { timeout: 5_000 }).toBe(false);
+  return error;
 }
 
 /**

@@ -10,28 +10,18 @@ import { ROOT, isAlive } from '../helpers/fixtures.js';
 import {
   FAKE_WORKERS,
   HOSTILE,
-  closeHosts,
+  cleanUp,
   expectNothingLeft,
   failure,
   fakeWorker,
   processesOf,
-  scratchDir,
+  scratchDirectory,
   settleWithin,
   tempDirsOf,
   trackedHost,
 } from './containment-helpers.js';
 
-const scratch: Array<() => void> = [];
-afterEach(async () => {
-  await closeHosts();
-  for (const remove of scratch.splice(0)) remove();
-});
-
-function scratchDirectory(): string {
-  const { dir, remove } = scratchDir();
-  scratch.push(remove);
-  return dir;
-}
+afterEach(cleanUp);
 
 const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
