@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { fixture, pluginRun } from '../helpers/fixtures.js';
+import { CLI, fixture, pluginRun } from '../helpers/fixtures.js';
 
 describe('plugin-run call', () => {
   it('prints the result alone on stdout: cos(0) is 1', () => {
@@ -67,5 +68,16 @@ describe('plugin-run inspect', () => {
 
   it('exits 6 for a file that is not a library', () => {
     expect(pluginRun(['inspect', 'package.json']).status).toBe(6);
+  });
+});
+
+describe('an older Node', () => {
+  const system = spawnSync('/usr/bin/node', ['--version'], { encoding: 'utf8' });
+  const major = system.status === 0 ? Number(system.stdout.trim().slice(1).split('.')[0]) : NaN;
+  it.skipIf(!(major < 22))('is refused with a message that names it, before anything loads', () => {
+    const run = spawnSync('/usr/bin/node', [CLI, 'call', 'libm.so.6', 'double cos(double)', '0'], { encoding: 'utf8' });
+    expect(run.status).toBe(7);
+    expect(run.stderr).toContain('needs Node.js 22 or newer');
+    expect(run.stderr).toContain(system.stdout.trim());
   });
 });
