@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+// airlock-worker's entry. It lives in the source tree, not in dist/, because npm links a
+// package's bins before the `prepare` script builds dist/, and only when their files exist.
+await import('../dist/main.js');
