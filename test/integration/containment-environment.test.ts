@@ -33,7 +33,7 @@ describe('environment', () => {
     expect(await host.call('libc.so.6', getenv, ['PATH'])).toBe(null);
     const environ = environOf(host.workerPids[0]!);
     expect(Object.keys(environ).sort()).toEqual(
-      ['AIRLOCK_CONTAINMENT_PASSED', 'AIRLOCK_HOST_PID', 'AIRLOCK_LIFELINE_FD', 'AIRLOCK_STDOUT_FD', 'PLUGIN_MODE', 'TMPDIR'].sort(),
+      ['AIRLOCK_CONTAINMENT_PASSED', 'AIRLOCK_HOST_PID', 'AIRLOCK_STDOUT_FD', 'PLUGIN_MODE', 'TMPDIR'].sort(),
     );
     expect(environ.AIRLOCK_HOST_PID).toBe(String(process.pid));
   });

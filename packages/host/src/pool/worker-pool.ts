@@ -16,8 +16,11 @@ export class WorkerPool {
   /** The pool's own workers (not the sessions'). */
   private readonly slots = new Set<WorkerProcess>();
   private readonly starting = new Set<Promise<WorkerProcess>>();
-  /** A worker starting (or started) in place of one that died, for the next call. */
-  private spare: Promise<WorkerProcess | undefined> | undefined;
+  /**
+   * Workers started ahead of any call (eager start, a replacement for one that died), each
+   * taken by the next call that finds no idle worker, so that no call starts one more.
+   */
+  private readonly ahead: Array<Promise<WorkerProcess | undefined>> = [];
   private readonly breaker: StartBreaker;
   private closed = false;
   /** Calls waiting in the queue, rejected by close(); a running call is left to finish. */
@@ -112,11 +115,20 @@ export class WorkerPool {
     return this.start(true);
   }
 
-  /** Starts every slot's worker now. */
+  /** Starts every slot's worker now (the next calls take them). */
   async warm(): Promise<void> {
-    const missing = this.size - this.all.size;
-    const started = await Promise.allSettled(Array.from({ length: missing }, () => this.start()));
-    for (const result of started) if (result.status === 'fulfilled') this.release(result.value);
+    const missing = this.size - this.all.size - this.starting.size;
+    for (let i = 0; i < missing; i += 1) this.ahead.push(this.start().catch(() => undefined));
+    await Promise.all(this.ahead);
+  }
+
+  /** A worker started ahead of calls, if one is there or on its way. */
+  private async takeAhead(): Promise<WorkerProcess | undefined> {
+    while (this.ahead.length > 0) {
+      const worker = await this.ahead.shift()!;
+      if (worker?.usable && worker.load === 0) return worker;
+    }
+    return undefined;
   }
 
   /** Pids of the live workers. */
@@ -130,13 +142,7 @@ export class WorkerPool {
       const worker = this.idle.pop()!;
       if (worker.usable) return worker;
     }
-    if (this.spare !== undefined) {
-      const spare = this.spare;
-      this.spare = undefined;
-      const worker = await spare;
-      if (worker?.usable) return worker;
-    }
-    return this.start();
+    return (await this.takeAhead()) ?? this.start();
   }
 
   /**
@@ -149,6 +155,8 @@ export class WorkerPool {
         const worker = this.idle.pop()!;
         if (worker.usable && worker.load === 0) return worker;
       }
+      const ahead = await this.takeAhead();
+      if (ahead !== undefined) return ahead;
       let best: WorkerProcess | undefined;
       for (const worker of this.slots) {
         if (worker.usable && worker.load < this.pipeline && (best === undefined || worker.load < best.load)) best = worker;
@@ -166,8 +174,8 @@ export class WorkerPool {
    * otherwise). Start failures go to the breaker as for any start; an open breaker starts none.
    */
   private replace(): void {
-    if (this.closed || this.spare !== undefined || this.breaker.open) return;
-    this.spare = this.start().catch(() => undefined);
+    if (this.closed || this.ahead.length > 0 || this.breaker.open) return;
+    this.ahead.push(this.start().catch(() => undefined));
   }
 
   private release(worker: WorkerProcess): void {

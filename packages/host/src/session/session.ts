@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Limits, type RegisterResourceResult, type VaccelLayout, decodeValue, encodeValue } from '@airlock/protocol';
 import PQueue from 'p-queue';
 import { AirlockError } from '../errors/airlock-error.js';
+import { createTrackedDir, removeTrackedDir } from '../lifecycle/janitor.js';
 import { mergeLimits } from '../options/host-options.js';
 import type { WorkerProcess } from '../worker/worker-process.js';
 
@@ -51,7 +51,7 @@ export class Session implements AsyncDisposable {
     rundirParent: string,
   ) {
     this.id = `${process.pid}-${++sessions}`;
-    this.rundir = mkdtempSync(join(rundirParent, `airlock-session-${this.id}-`));
+    this.rundir = createTrackedDir(rundirParent, `airlock-session-${this.id}-`);
     worker.onExitOnce((exit) => {
       this.death ??= new AirlockError(
         'UNAVAILABLE',
@@ -131,7 +131,7 @@ export class Session implements AsyncDisposable {
     this.closed = true;
     this.queue.clear();
     await this.worker.close(2000);
-    rmSync(this.rundir, { recursive: true, force: true });
+    removeTrackedDir(this.rundir);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

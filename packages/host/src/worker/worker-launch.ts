@@ -1,5 +1,6 @@
 import { WORKER_ENTRY } from '@airlock/worker';
 import type { ResolvedHostOptions } from '../options/host-options.js';
+import type { OutputLine } from '../output/output-capture.js';
 import type { WorkerLaunch } from './worker-process.js';
 
 /**
@@ -26,6 +27,44 @@ export function workerLaunch(options: ResolvedHostOptions): WorkerLaunch {
     maxFrameBytes: options.maxFrameBytes,
     startTimeoutMs: options.startTimeoutMs,
     watchIntervalMs: options.watchIntervalMs,
-    onLine: options.onLog ?? (() => undefined),
+    onLine: options.onLog ? containedOnLog(options.onLog) : ignoreLine,
   };
+}
+
+const ignoreLine = () => undefined;
+const containedOnLogs = new WeakMap<object, (line: OutputLine & { workerPid: number }) => void>();
+
+/** The host's onLog, contained once per callback (so its error is reported once, not once per worker). */
+function containedOnLog(onLog: (line: OutputLine & { workerPid: number }) => unknown): (line: OutputLine & { workerPid: number }) => void {
+  let wrapped = containedOnLogs.get(onLog);
+  if (wrapped === undefined) {
+    wrapped = contained(onLog, 'onLog');
+    containedOnLogs.set(onLog, wrapped);
+  }
+  return wrapped;
+}
+
+/**
+ * A user's callback that cannot break the host: whatever it throws is caught where airlock
+ * calls it, and reported once (a process warning) rather than on every line.
+ */
+export function contained<A extends unknown[]>(callback: (...args: A) => unknown, name: string): (...args: A) => void {
+  let reported = false;
+  return (...args: A) => {
+    try {
+      const result = callback(...args);
+      // An async callback's rejection is the same mistake.
+      if (result instanceof Promise) result.catch((error: unknown) => report(error));
+    } catch (error) {
+      report(error);
+    }
+  };
+  function report(error: unknown): void {
+    if (reported) return;
+    reported = true;
+    const message = error instanceof Error ? error.message : String(error);
+    process.emitWarning(`airlock: the ${name} callback threw (${message}); airlock goes on, and further errors of this callback are not reported`, {
+      code: 'AIRLOCK_CALLBACK_ERROR',
+    });
+  }
 }

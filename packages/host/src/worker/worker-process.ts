@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -20,6 +20,7 @@ import { type MessageConnection, ResponseError, createMessageConnection } from '
 import { AirlockError } from '../errors/airlock-error.js';
 import { type KillIntent, type WorkerExit, classifyDeath } from '../errors/classify.js';
 import { type OutputLine, OutputCapture } from '../output/output-capture.js';
+import { createTrackedDir, removeTrackedDir, trackGroup, untrackGroup } from '../lifecycle/janitor.js';
 import { CallWatch } from './call-watch.js';
 import { guardedChannel } from './channel-guard.js';
 import { hasExited, killTree, signal } from './proc-reader.js';
@@ -77,6 +78,12 @@ interface ActiveCall {
 
 let sequence = 0;
 
+/** A child process or one of its pipes, which can keep the event loop alive or not. */
+interface RefHandle {
+  ref?: () => void;
+  unref?: () => void;
+}
+
 /** How long a worker whose channel closed has to exit by itself before it is killed. */
 const CHANNEL_CLOSE_GRACE_MS = 1000;
 /** How long a call waits for the exit of a worker the host killed before it settles anyway. */
@@ -105,23 +112,24 @@ export class WorkerProcess {
   private readonly exitListeners: Array<(exit: WorkerExit) => void> = [];
   private readonly subprocess: ReturnType<typeof execa>;
   private readonly watchIntervalMs: number;
+  /** The child and its pipes: they keep the host process alive only while the worker has work. */
+  private readonly handles: RefHandle[];
+  private held = true;
+  private closing = false;
 
   private constructor(launch: WorkerLaunch) {
-    this.tempDir = mkdtempSync(join(tmpdir(), `airlock-worker-${process.pid}-${++sequence}-`));
+    this.tempDir = createTrackedDir(tmpdir(), `airlock-worker-${process.pid}-${++sequence}-`);
     this.subprocess = execa(launch.command, launch.args, {
       env: {
         ...launch.env,
         TMPDIR: this.tempDir,
         AIRLOCK_HOST_PID: String(process.pid),
         AIRLOCK_STDOUT_FD: '3',
-        AIRLOCK_LIFELINE_FD: '4',
       },
       extendEnv: false,
       cwd: launch.cwd,
-      // 0/1: the channel; 2 and 3: plugin stderr and stdout; 4: the lifeline, which nothing ever
-      // writes: it ends when this process does, however it ends, and the worker's reaper then
-      // kills the worker's whole process group.
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+      // 0/1: the channel; 2 and 3: plugin stderr and stdout.
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
       buffer: false,
       detached: true,
       cleanup: false,
@@ -131,10 +139,14 @@ export class WorkerProcess {
     this.watchIntervalMs = launch.watchIntervalMs;
     const child = (this.subprocess as unknown as { nodeChildProcess: ChildProcess }).nodeChildProcess;
     if (child.pid === undefined) {
-      rmSync(this.tempDir, { recursive: true, force: true });
+      removeTrackedDir(this.tempDir);
       throw new StartFailure(`Cannot spawn the worker ${JSON.stringify(launch.command)}`);
     }
     this.pid = child.pid;
+    // The worker leads its own process group (detached): if this process dies, the janitor
+    // kills that group.
+    trackGroup(this.pid);
+    this.handles = [child, child.stdin, child.stdout, child.stderr, child.stdio[3]].filter((handle) => handle !== null) as RefHandle[];
     liveWorkers.add(this);
     const { reader, writer } = guardedChannel(child.stdout as Readable, child.stdin as Writable, launch.maxFrameBytes);
     this.connection = createMessageConnection(reader, writer);
@@ -156,7 +168,6 @@ export class WorkerProcess {
       timer.unref();
     });
     (child.stdin as Writable).on('error', () => undefined);
-    (child.stdio[4] as Readable | null)?.on('error', () => undefined);
     this.exited = new Promise<WorkerExit>((resolve) => {
       child.once('exit', (exitCode: number | null, signal: NodeJS.Signals | null) => {
         const exit = { exitCode, signal };
@@ -210,6 +221,7 @@ export class WorkerProcess {
         },
       );
       worker.hello = await Promise.race([hello, died, timeout]);
+      worker.holdEventLoop(false);
       return worker;
     } catch (error) {
       worker.kill({ kind: 'close' });
@@ -240,6 +252,17 @@ export class WorkerProcess {
     return this.calls[0];
   }
 
+  /**
+   * Whether the worker keeps the host process alive. It does while it starts, runs calls or
+   * closes; an idle worker does not, so a script that never calls close() still exits when its
+   * work is done (and the worker goes with it: see the 'exit' listener below and the janitor).
+   */
+  private holdEventLoop(held: boolean): void {
+    if (held === this.held) return;
+    this.held = held;
+    for (const handle of this.handles) held ? handle.ref?.() : handle.unref?.();
+  }
+
   /** Registers a listener for the worker's exit. */
   onExitOnce(listener: (exit: WorkerExit) => void): void {
     this.exitListeners.push(listener);
@@ -268,6 +291,7 @@ export class WorkerProcess {
         watch: undefined,
       };
       this.calls.push(call);
+      this.holdEventLoop(true);
       if (info.signal) {
         const signal = info.signal;
         call.onAbort = () => {
@@ -348,6 +372,7 @@ export class WorkerProcess {
     const lines = this.output.endCall();
     const next = this.active;
     if (next !== undefined && this.usable) this.arm(next);
+    if (this.calls.length === 0 && this.alive && !this.closing) this.holdEventLoop(false);
     return lines;
   }
 
@@ -404,6 +429,9 @@ export class WorkerProcess {
   /** Asks the worker to end (closing its channel), then kills it after `graceMs`. */
   async close(graceMs: number): Promise<void> {
     if (this.alive) {
+      // Until it has exited, a closing worker keeps the host process alive: `await close()` settles.
+      this.closing = true;
+      this.holdEventLoop(true);
       // A call still running may finish within the grace period; if it is killed after it, its
       // death is the host's doing (see onExit), not a crash.
       this.pendingIntent ??= { kind: 'close' };
@@ -429,7 +457,7 @@ export class WorkerProcess {
     // Answers the worker wrote before it died may still be in the pipe: take them first, so
     // that the call that was really running when it died is the one judged by its death.
     if (this.calls.length > 1) {
-      await Promise.race([this.channelEnded, new Promise((r) => setTimeout(r, 250))]);
+      await within(this.channelEnded, 250);
       for (let turn = 0; turn < 2 * this.calls.length + 2; turn += 1) await new Promise((r) => setImmediate(r));
     }
     const call = this.active;
@@ -437,7 +465,7 @@ export class WorkerProcess {
     // Whatever the plugin left running in the worker's group goes with it.
     killTree(this.pid);
     // Give the pipes a moment to deliver the plugin's last words.
-    await Promise.race([this.output.ended, new Promise((r) => setTimeout(r, 250))]);
+    await within(this.output.ended, 250);
     if (call && this.active === call) {
       const output = this.finish(call);
       const limited = call.info.limits.memoryBytes !== undefined;
@@ -459,11 +487,13 @@ export class WorkerProcess {
       if (!waiting.dropped) waiting.reject(new NotStarted(`worker ${this.pid} died before the call started`) as AirlockError);
     }
     this.connection.dispose();
-    for (const stream of [this.subprocess.stdout, this.subprocess.stderr, this.subprocess.stdio[3], this.subprocess.stdio[4]]) {
+    for (const stream of [this.subprocess.stdout, this.subprocess.stderr, this.subprocess.stdio[3]]) {
       (stream as Readable | null)?.destroy();
     }
     killCommandGroups(this.tempDir);
-    removeTempDir(this.tempDir);
+    removeTrackedDir(this.tempDir);
+    // Reaped: from now on the number may belong to somebody else's group.
+    untrackGroup(this.pid);
     liveWorkers.delete(this);
     for (const listener of this.exitListeners.splice(0)) listener(exit);
     return exit;
@@ -488,16 +518,11 @@ function killCommandGroups(tempDir: string): void {
   }
 }
 
-/** Removes a worker's temp dir; a failure (something still writing into it) gets a few more tries. */
-function removeTempDir(dir: string): void {
-  for (let attempt = 0; attempt < 5; attempt += 1) {
-    try {
-      rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
-      return;
-    } catch {
-      /* try again */
-    }
-  }
+/** Waits for `promise`, but at most `ms`; the timer goes with it (it never holds the event loop). */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** Name of the file in the worker's TMPDIR where its memory watcher records pressure (see @airlock/worker limits/memory-watch). */

@@ -1,5 +1,4 @@
 import { PR, RLIMIT, getppid, prctl, setrlimit } from '../native/libc.js';
-import { startReaper } from './lifeline.js';
 
 const SIGKILL = 9;
 
@@ -13,8 +12,8 @@ const SIGKILL = 9;
  *   the same user can ptrace the worker either.
  * - PR_SET_CHILD_SUBREAPER: processes a plugin orphans stay the worker's descendants, so the
  *   host can still count and kill them.
- * - A reaper (lifeline.ts): PDEATHSIG kills only the worker, not what the plugin forked; the
- *   reaper kills the worker's whole process group and removes its temp dir when the host dies.
+ * PDEATHSIG kills only the worker, not what the plugin forked: the host's janitor kills the
+ * worker's whole process group and removes its temp dir when the host dies.
  */
 export function hardenProcess(expectedParent: number | undefined): void {
   prctl(PR.SET_PDEATHSIG, SIGKILL);
@@ -25,5 +24,4 @@ export function hardenProcess(expectedParent: number | undefined): void {
   setrlimit(RLIMIT.CORE, 0n, 0n);
   prctl(PR.SET_DUMPABLE, 0);
   prctl(PR.SET_CHILD_SUBREAPER, 1);
-  startReaper(process.env);
 }
