@@ -6,7 +6,10 @@ import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WORKER_ENTRY } from '@airlock/worker';
-import { ROOT, isAlive } from '../helpers/fixtures.js';
+import { ROOT, fixture, isAlive } from '../helpers/fixtures.js';
+import type { AirlockError } from '@airlock/host';
+
+const BLAST = () => fixture('blast');
 import {
   FAKE_WORKERS,
   HOSTILE,
@@ -52,27 +55,26 @@ function descendants(pid: number): number[] {
 }
 
 describe('one process group, killed as a whole', () => {
-  it('what a plugin forked dies with its crashing worker', async () => {
+  it('what a call forked and left behind dies with its worker, which retires after that call', async () => {
     const host = trackedHost();
-    expect(await host.call(HOSTILE(), 'int spawn_children(int)', [3])).toBe(3);
-    const [pid] = host.workerPids;
-    const tree = descendants(pid!);
-    expect(tree.length).toBeGreaterThanOrEqual(3); // the 3 sleepers (and the worker's reaper)
-    const error = await failure(host.call(HOSTILE(), 'int crash_segv(void)'));
-    expect([error.code, error.signal]).toEqual(['CRASHED', 'SIGSEGV']);
-    await expect.poll(() => [pid!, ...tree].filter(isAlive), { timeout: 5_000 }).toEqual([]);
+    const child = (await host.call(BLAST(), 'int fork_child(int)', [60])) as number;
+    expect(child).toBeGreaterThan(0);
+    await expect.poll(() => isAlive(child), { timeout: 5_000 }).toBe(false);
+    expect(await host.call(HOSTILE(), 'int print_and_return(int)', [1])).toBe(1);
   });
 
-  it('what a plugin forked dies with its timed-out worker, and with a closed host', async () => {
+  it('what a running call forked dies with its timed-out worker, and with a closed host', async () => {
     const host = trackedHost();
-    expect(await host.call(HOSTILE(), 'int spawn_children(int)', [2])).toBe(2);
-    const first = descendants(host.workerPids[0]!);
-    expect((await failure(host.call(HOSTILE(), 'int sleep_forever(void)', [], { timeoutMs: 300 }))).code).toBe('TIMEOUT');
-    await expect.poll(() => first.filter(isAlive), { timeout: 5_000 }).toEqual([]);
-    expect(await host.call(HOSTILE(), 'int spawn_children(int)', [2])).toBe(2);
-    const second = descendants(host.workerPids[0]!);
+    const started = performance.now();
+    const error = await failure(host.call(BLAST(), 'int fork_then_sleep(int, int *pids, size_t count)', [3, 0], { timeoutMs: 400 }));
+    expect(error.code).toBe('TIMEOUT');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(400);
+    const running = host.call(BLAST(), 'int fork_then_sleep(int, int *pids, size_t count)', [2, 0]).catch((e: AirlockError) => e.code);
+    await expect.poll(() => descendants(host.workerPids[0] ?? 0).length, { timeout: 5_000 }).toBeGreaterThanOrEqual(2);
+    const tree = descendants(host.workerPids[0]!);
     await host.close();
-    expect(second.filter(isAlive)).toEqual([]);
+    expect(await running).toBe('CANCELLED');
+    expect(tree.filter(isAlive)).toEqual([]);
   });
 });
 
@@ -84,11 +86,13 @@ describe('workers die with their host', () => {
       script,
       [
         `import { createHost } from ${JSON.stringify(join(ROOT, 'packages/host/dist/index.js'))};`,
-        `const lib = ${JSON.stringify(HOSTILE())};`,
+        `const lib = ${JSON.stringify(BLAST())};`,
         'const host = createHost();',
-        "await host.call(lib, 'int spawn_children(int)', [2]);",
+        "const running = host.call(lib, 'int fork_then_sleep(int, int *pids, size_t count)', [2, 0], { timeoutMs: 120000 });",
+        'while (host.workerPids.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));',
+        'await new Promise((resolve) => setTimeout(resolve, 300));',
         'process.stdout.write(`${host.workerPids[0]}\\n`);',
-        "await host.call(lib, 'int sleep_forever(void)', [], { timeoutMs: 120000 });",
+        'await running;',
       ].join('\n'),
     );
     const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -106,7 +110,6 @@ describe('workers die with their host', () => {
       expect(isAlive(workerPid)).toBe(true);
       expect(tree.length).toBeGreaterThanOrEqual(2);
       expect(processesOf(child.pid!).length).toBeGreaterThanOrEqual(3);
-      await later(200); // the worker is inside sleep_forever now
       child.kill('SIGKILL');
       const start = performance.now();
       await expect.poll(() => [workerPid, ...tree].filter(isAlive), { timeout: 5_000 }).toEqual([]);

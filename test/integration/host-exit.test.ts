@@ -140,14 +140,18 @@ describe('a host process exits by itself when its work is done', () => {
 });
 
 describe('nothing is left on disk or in the process table, however the host ends', () => {
-  /** A host with an idle pool worker, a busy one, and a session holding a resource copied into its rundir. */
+  /**
+   * A host whose two pool workers are busy (a call that forked children and sleeps, a command
+   * that started another in the background), and a session holding a resource copied into its rundir.
+   */
   const BUSY_HOST = `
     const host = createHost({ workers: 2 });
-    await Promise.all([host.call(lib, 'int spawn_children(int)', [2]), host.call(lib, 'int sleep_ms(int)', [100])]);
+    await Promise.all([host.call(lib, 'int sleep_ms(int)', [100]), host.call(lib, 'int sleep_ms(int)', [100])]);
     const session = await host.session();
     await session.registerResource(${JSON.stringify(fixture('vaccel_ops'))});
-    host.call(lib, 'int sleep_forever(void)', [], { timeoutMs: 60000 }).catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    host.call(${JSON.stringify(fixture('blast'))}, 'int fork_then_sleep(int, int *pids, size_t count)', [2, 0], { timeoutMs: 60000 }).catch(() => undefined);
+    host.exec({ driver: 'sh', run: 'sleep 60 & sleep 60', timeoutMs: 60000 }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
     say('ready ' + readdirSync(process.env.TMPDIR).length);
   `;
   const withFs = (body: string) => `import { readdirSync } from 'node:fs';\n${body}`;

@@ -7,7 +7,9 @@ import {
   PrototypeError,
   buildSignature,
   checkArguments,
+  checkCResult,
   decodeValue,
+  ResultError,
   encodeValue,
   isPrototype,
 } from '@airlock/protocol';
@@ -92,11 +94,11 @@ export class Host implements AsyncDisposable {
       vaccelLayout: opts.vaccelArgLayout ?? this.options.vaccelArgLayout,
     };
     const operation = `calling ${fn} in ${library}`;
-    const result = (await this.pool.run(
-      (worker) => worker.request('call', params, { limits, operation, signal: opts.signal }),
+    const signature = abi === 'c' || (abi === 'auto' && isPrototype(fn)) ? this.signatures.get(fn) : undefined;
+    return this.pool.run(
+      (worker) => worker.request('call', params, { limits, operation, signal: opts.signal, accept: (result) => acceptResult(result, signature, args, abi, worker.pid) }),
       opts.signal,
-    )) as { value: unknown };
-    return decodeValue(result.value);
+    );
   }
 
   /** Loads a library in a worker and reports its ABI (and an Arroyo plugin's metadata). */
@@ -190,6 +192,27 @@ export class Host implements AsyncDisposable {
       throw error;
     }
   }
+}
+
+/**
+ * A call's result as the caller gets it: decoded, and checked against what the call declared
+ * (the prototype; an Arroyo plugin's value kinds; vAccel's status and write list). A reply is
+ * tainted until then: plugin code shares its worker's address space and channel.
+ */
+function acceptResult(result: unknown, signature: CallSignature | undefined, args: unknown, abi: string, workerPid: number): unknown {
+  const value = decodeValue((result as { value: unknown }).value);
+  if (signature !== undefined) {
+    checkCResult(signature, args as unknown[], value, workerPid);
+  } else if (abi === 'vaccel') {
+    const writes = (args as { write?: unknown[] }).write?.length ?? 0;
+    const reply = value as { status?: unknown; write?: unknown };
+    if (typeof reply !== 'object' || reply === null || !Number.isInteger(reply.status) || !Array.isArray(reply.write) || reply.write.length !== writes) {
+      throw new ResultError(`a vAccel call with ${writes} write argument(s) answers { status, write: [${writes} value(s)] }, got ${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))?.slice(0, 200)}`);
+    }
+  } else if (!['boolean', 'number', 'bigint', 'string'].includes(typeof value)) {
+    throw new ResultError(`an Arroyo plugin returns a Bool, Int, UInt, Double or String, the reply carries ${typeof value}`);
+  }
+  return value;
 }
 
 /** The limits the worker applies itself (the rest the host enforces). */

@@ -4,6 +4,7 @@ import { CallParamsSchema, CallResultSchema, InspectParamsSchema, InspectResultS
 import { ExecParamsSchema, ExecResultSchema } from './messages/exec.js';
 import { HelloParamsSchema, HelloResultSchema } from './messages/handshake.js';
 import { LogParamsSchema } from './messages/log.js';
+import { RetireParamsSchema } from './messages/retire.js';
 import {
   ExecResourceParamsSchema,
   RegisterResourceParamsSchema,
@@ -30,6 +31,7 @@ export const REQUESTS = {
 /** Each notification method (worker → host). */
 export const NOTIFICATIONS = {
   log: { method: 'airlock/log', params: LogParamsSchema },
+  retire: { method: 'airlock/retire', params: RetireParamsSchema },
 } as const;
 
 type Req<K extends keyof typeof REQUESTS> = RequestType<
@@ -53,6 +55,7 @@ export const Methods = {
   unregisterResource: request('unregisterResource'),
   execResource: request('execResource'),
   log: new NotificationType<z.infer<typeof LogParamsSchema>>(NOTIFICATIONS.log.method, byName),
+  retire: new NotificationType<z.infer<typeof RetireParamsSchema>>(NOTIFICATIONS.retire.method, byName),
 } as const;
 
 /** Methods a host accepts from a worker; anything else is a protocol violation. */

@@ -30,6 +30,7 @@ import type { WorkerContext } from './operations/context.js';
 import { SerialRunner } from './operations/serial.js';
 import { invalidArgument, WorkerFailure } from './failure.js';
 import { ExecParamsSchema, runExec } from './exec/exec-operation.js';
+import { Hygiene } from './hygiene/hygiene.js';
 
 const env = process.env;
 hardenProcess(env.AIRLOCK_HOST_PID ? Number(env.AIRLOCK_HOST_PID) : undefined);
@@ -53,18 +54,43 @@ const context: WorkerContext = {
 };
 
 const serial = new SerialRunner();
+const hygiene = new Hygiene(limits);
+limits.onWorkerChanged = () => hygiene.rebase();
+/** Why this worker serves no more calls, once a call left it changed. */
+let retired: string | undefined;
+
+/**
+ * What an operation does to the worker's hygiene: `plugin` operations run plugin code in this
+ * process, so the worker is checked after them (and retires if they left it changed); `worker`
+ * operations change it themselves (a command's first spawn installs a SIGCHLD handler), so the
+ * baseline is taken again; `none` touch nothing.
+ */
+type Hygienic = 'plugin' | 'worker' | 'none';
 
 /** Registers a request handler that validates its params and runs one operation at a time. */
-function handle<P, R>(type: { method: string }, schema: ZodLike<P>, operation: (params: P) => R | Promise<R>): void {
+function handle<P, R>(type: { method: string }, schema: ZodLike<P>, operation: (params: P) => R | Promise<R>, hygienic: Hygienic = 'none'): void {
   const handler = (raw: unknown): Promise<unknown> =>
     serial.run(async () => {
+      if (retired !== undefined) {
+        throw toResponseError(new WorkerFailure('UNAVAILABLE', `This worker retired (${retired}); the call did not start`, { details: { notStarted: true } }));
+      }
+      let outcome: { value: R } | { error: unknown };
       try {
         const parsed = schema.safeParse(raw);
         if (!parsed.success) throw invalidArgument(`Bad ${type.method} params: ${parsed.error.message}`);
-        return await operation(parsed.data);
+        outcome = { value: await operation(parsed.data) };
       } catch (error) {
-        throw toResponseError(error);
+        outcome = { error };
       }
+      if (hygienic === 'plugin') {
+        retired = hygiene.check();
+        // Before the answer, on the same channel: the host retires the worker as it settles the call.
+        if (retired !== undefined) void connection.sendNotification(Methods.retire, { reason: retired });
+      } else if (hygienic === 'worker') {
+        hygiene.rebase();
+      }
+      if ('error' in outcome) throw toResponseError(outcome.error);
+      return outcome.value;
     });
   connection.onRequest(type.method, handler as (raw: unknown) => Promise<never>);
 }
@@ -76,6 +102,9 @@ handle(Methods.hello, HelloParamsSchema, (params) => {
       `Protocol mismatch: the host speaks airlock protocol ${params.protocolVersion} (airlock ${params.hostVersion}), this worker speaks protocol ${PROTOCOL_VERSION} (airlock ${AIRLOCK_VERSION})`,
     );
   }
+  hygiene.configure({ maxRssBytes: params.maxRssBytes });
+  // A clean worker is what it is now, its channel set up and nothing of any plugin loaded.
+  hygiene.rebase();
   return {
     protocolVersion: PROTOCOL_VERSION,
     workerVersion: AIRLOCK_VERSION,
@@ -85,12 +114,12 @@ handle(Methods.hello, HelloParamsSchema, (params) => {
   };
 });
 handle(Methods.ping, REQUESTS.ping.params, () => ({ pid: process.pid }));
-handle(Methods.call, CallParamsSchema, (params) => runCall(context, params));
-handle(Methods.inspect, InspectParamsSchema, (params) => runInspect(context, params));
-handle(Methods.exec, ExecParamsSchema, (params) => runExec(context, params));
-handle(Methods.registerResource, RegisterResourceParamsSchema, (params) => registerResource(context, params));
+handle(Methods.call, CallParamsSchema, (params) => runCall(context, params), 'plugin');
+handle(Methods.inspect, InspectParamsSchema, (params) => runInspect(context, params), 'plugin');
+handle(Methods.exec, ExecParamsSchema, (params) => runExec(context, params), 'worker');
+handle(Methods.registerResource, RegisterResourceParamsSchema, (params) => registerResource(context, params), 'plugin');
 handle(Methods.unregisterResource, UnregisterResourceParamsSchema, (params) => unregisterResource(params));
-handle(Methods.execResource, ExecResourceParamsSchema, (params) => execResource(context, params));
+handle(Methods.execResource, ExecResourceParamsSchema, (params) => execResource(context, params), 'plugin');
 
 // The host closing the channel is the normal way to end a worker.
 connection.onClose(() => process.exit(0));

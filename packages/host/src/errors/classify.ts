@@ -7,6 +7,7 @@ export type KillIntent =
   | { kind: 'limit'; limit: LimitKind; detail: string }
   | { kind: 'cancel'; reason: unknown }
   | { kind: 'protocol'; detail: string }
+  | { kind: 'retire'; reason: string }
   | { kind: 'close' };
 
 /** How a worker process ended, as the OS reported it. */
@@ -52,6 +53,9 @@ export function classifyDeath(intent: KillIntent | undefined, exit: WorkerExit, 
       return new AirlockError('PROTOCOL_ERROR', `The worker broke the protocol ${during}: ${intent.detail}; it was killed`, base);
     case 'close':
       return new AirlockError('CANCELLED', `The host was closed ${during}`, base);
+    case 'retire':
+      // Retired workers run no call; a call still on one was never started by it.
+      return new AirlockError('UNAVAILABLE', `The worker was retired (${intent.reason}) ${during}`, base);
     case undefined:
       break;
   }

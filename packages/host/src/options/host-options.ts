@@ -40,6 +40,13 @@ export const HostOptionsSchema = z.strictObject({
   startTimeoutMs: z.number().int().positive().default(10_000),
   /** Time a worker has to exit after close() before it is killed (SIGTERM, then as long again before SIGKILL). Default 2 000 ms. */
   closeGraceMs: nonNegativeInt.default(2_000),
+  /**
+   * A worker whose resident memory is past this after a call retires (the call's outcome
+   * stands; the next call gets a fresh worker). Default: no ceiling.
+   */
+  maxWorkerRssBytes: z.number().int().positive().optional(),
+  /** Calls a worker serves before it retires (1: a fresh worker for every call). Default: no limit. */
+  maxCallsPerWorker: z.number().int().min(1).optional(),
   /** How often a running call's CPU, processes and memory are sampled. Default 10 ms. */
   watchIntervalMs: z.number().int().min(1).default(10),
   /** Consecutive start failures that open the breaker. Default 3. */

@@ -175,6 +175,8 @@ export class WorkerPool {
    */
   private replace(): void {
     if (this.closed || this.ahead.length > 0 || this.breaker.open) return;
+    // A call that found no idle worker may have started one already.
+    if (this.slots.size + this.starting.size >= this.size) return;
     this.ahead.push(this.start().catch(() => undefined));
   }
 

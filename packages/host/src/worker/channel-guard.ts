@@ -20,7 +20,13 @@ export class ProtocolViolation extends Error {
  * get through. vscode-jsonrpc would merely log an unknown id or a stray request; the host
  * treats each as a broken worker.
  */
-export function guardedChannel(input: Readable, output: Writable, maxFrameBytes: number): { reader: MessageReader; writer: MessageWriter } {
+export function guardedChannel(
+  input: Readable,
+  output: Writable,
+  maxFrameBytes: number,
+  /** A second answer to a request already answered: a forged or replayed reply, dropped. */
+  onDuplicate: (id: string | number) => void,
+): { reader: MessageReader; writer: MessageWriter } {
   const outstanding = new Set<string | number>();
   const writer = new FrameWriter(output);
   const write = writer.write.bind(writer);
@@ -29,18 +35,29 @@ export function guardedChannel(input: Readable, output: Writable, maxFrameBytes:
     if (request.method !== undefined && request.id !== undefined) outstanding.add(request.id);
     return write(message);
   };
-  return { reader: new GuardedReader(new FrameReader(input, maxFrameBytes), outstanding), writer };
+  return { reader: new GuardedReader(new FrameReader(input, maxFrameBytes, PARTIAL_FRAME_STALL_MS), outstanding, onDuplicate), writer };
 }
+
+/** What check() says of a second answer to an answered request. */
+const DUPLICATE = Symbol('duplicate answer');
 
 /** The params schema of each notification a worker may send. */
 const NOTIFICATION_PARAMS: ReadonlyMap<string, { safeParse(value: unknown): { success: boolean; error?: { message: string } } }> = new Map(
   Object.values(NOTIFICATIONS).map((notification) => [notification.method, notification.params]),
 );
 
+/** How long a frame may stay half-written before the worker is a protocol violation. */
+export const PARTIAL_FRAME_STALL_MS = 2000;
+/** Answered ids remembered, to tell a duplicate answer from an answer to a request never sent. */
+const ANSWERED_KEPT = 256;
+
 class GuardedReader extends AbstractMessageReader {
+  private readonly answered = new Set<string | number>();
+
   constructor(
     private readonly inner: FrameReader,
     private readonly outstanding: Set<string | number>,
+    private readonly onDuplicate: (id: string | number) => void,
   ) {
     super();
     inner.onError((error) => this.fireError(error));
@@ -53,13 +70,14 @@ class GuardedReader extends AbstractMessageReader {
       if (broken) return;
       const problem = this.check(message);
       if (problem === undefined) return callback(message);
+      if (problem === DUPLICATE) return this.onDuplicate((message as unknown as { id: string | number }).id);
       broken = true;
       this.fireError(new ProtocolViolation(problem));
     });
     return Disposable.create(() => listening.dispose());
   }
 
-  private check(message: Message): string | undefined {
+  private check(message: Message): string | typeof DUPLICATE | undefined {
     const m = message as { id?: unknown; method?: unknown; result?: unknown; error?: unknown };
     if (typeof m.method === 'string') {
       if (m.id !== undefined) return `the worker sent a request (${JSON.stringify(m.method)}); workers may only answer`;
@@ -71,7 +89,12 @@ class GuardedReader extends AbstractMessageReader {
     if (m.method !== undefined) return `a message with a non-string method ${JSON.stringify(m.method)}`;
     if (!('result' in m) && !('error' in m)) return `a message that is neither a response nor a notification`;
     if (typeof m.id !== 'number' && typeof m.id !== 'string') return `a response without an id (${JSON.stringify(m.error ?? null).slice(0, 200)})`;
-    if (!this.outstanding.delete(m.id)) return `a response to id ${JSON.stringify(m.id)}, which is unknown or already answered`;
+    if (!this.outstanding.delete(m.id)) {
+      if (this.answered.has(m.id)) return DUPLICATE;
+      return `a response to id ${JSON.stringify(m.id)}, which the host never sent`;
+    }
+    this.answered.add(m.id);
+    if (this.answered.size > ANSWERED_KEPT) this.answered.delete(this.answered.values().next().value!);
     return undefined;
   }
 }

@@ -114,3 +114,29 @@ export function signal(pid: number, name: NodeJS.Signals): boolean {
     return false;
   }
 }
+
+/** When a process started, in clock ticks since boot (stat field 22); undefined when it is gone. */
+export function readStartTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every live process of process group `pgid`, with its start time (a scan of /proc: not for hot paths). */
+export function readGroupMembers(pgid: number): Array<{ pid: number; startTime: number }> {
+  const members: Array<{ pid: number; startTime: number }> = [];
+  for (const name of readdirSync('/proc')) {
+    if (name.charCodeAt(0) < 48 || name.charCodeAt(0) > 57) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid && fields[0] !== 'Z') members.push({ pid: Number(name), startTime: Number(fields[19]) });
+    } catch {
+      /* gone */
+    }
+  }
+  return members;
+}

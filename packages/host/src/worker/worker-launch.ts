@@ -27,6 +27,8 @@ export function workerLaunch(options: ResolvedHostOptions): WorkerLaunch {
     maxFrameBytes: options.maxFrameBytes,
     startTimeoutMs: options.startTimeoutMs,
     watchIntervalMs: options.watchIntervalMs,
+    maxRssBytes: options.maxWorkerRssBytes,
+    maxCalls: options.maxCallsPerWorker,
     onLine: options.onLog ? containedOnLog(options.onLog) : ignoreLine,
   };
 }

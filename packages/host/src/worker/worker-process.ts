@@ -16,6 +16,7 @@ import {
 } from '@airlock/protocol';
 import type { ChildProcess } from 'node:child_process';
 import { execa } from 'execa';
+import { debuglog } from 'node:util';
 import { type MessageConnection, ResponseError, createMessageConnection } from 'vscode-jsonrpc/node';
 import { AirlockError } from '../errors/airlock-error.js';
 import { type KillIntent, type WorkerExit, classifyDeath } from '../errors/classify.js';
@@ -23,7 +24,7 @@ import { type OutputLine, OutputCapture } from '../output/output-capture.js';
 import { createTrackedDir, removeTrackedDir, trackGroup, untrackGroup } from '../lifecycle/janitor.js';
 import { CallWatch } from './call-watch.js';
 import { guardedChannel } from './channel-guard.js';
-import { hasExited, killTree, signal } from './proc-reader.js';
+import { hasExited, killTree, readGroupMembers, readStartTime, signal } from './proc-reader.js';
 
 /** How to start a worker process. */
 export interface WorkerLaunch {
@@ -35,6 +36,10 @@ export interface WorkerLaunch {
   maxFrameBytes: number;
   startTimeoutMs: number;
   watchIntervalMs: number;
+  /** A worker resident past this after a call retires (checked by the worker). */
+  maxRssBytes?: number | undefined;
+  /** Calls a worker serves before it retires. */
+  maxCalls?: number | undefined;
   onLine: (line: OutputLine & { workerPid: number }) => void;
 }
 
@@ -44,6 +49,11 @@ export interface CallInfo {
   /** For messages: `calling int f(int) in ./lib.so`. */
   operation: string;
   signal?: AbortSignal | undefined;
+  /**
+   * Turns the (schema-checked) result into the caller's value, throwing when it does not fit
+   * what the call declared: the call is then a PROTOCOL_ERROR and the worker is killed.
+   */
+  accept?: ((result: unknown) => unknown) | undefined;
 }
 
 /**
@@ -77,6 +87,8 @@ interface ActiveCall {
 }
 
 let sequence = 0;
+/** `NODE_DEBUG=airlock`: why workers retire. */
+const debug = debuglog('airlock');
 
 /** A child process or one of its pipes, which can keep the event loop alive or not. */
 interface RefHandle {
@@ -116,6 +128,12 @@ export class WorkerProcess {
   private readonly handles: RefHandle[];
   private held = true;
   private closing = false;
+  /** Why the worker serves no further call (it said so, or it served maxCalls); set before the call settles. */
+  private retiring: string | undefined;
+  private callsServed = 0;
+  private readonly maxCalls: number;
+  /** When the worker started (clock ticks since boot): what it started cannot be older. */
+  private readonly startTime: number;
 
   private constructor(launch: WorkerLaunch) {
     this.tempDir = createTrackedDir(tmpdir(), `airlock-worker-${process.pid}-${++sequence}-`);
@@ -137,18 +155,24 @@ export class WorkerProcess {
       stripFinalNewline: false,
     });
     this.watchIntervalMs = launch.watchIntervalMs;
+    this.maxCalls = launch.maxCalls ?? Number.POSITIVE_INFINITY;
     const child = (this.subprocess as unknown as { nodeChildProcess: ChildProcess }).nodeChildProcess;
     if (child.pid === undefined) {
       removeTrackedDir(this.tempDir);
       throw new StartFailure(`Cannot spawn the worker ${JSON.stringify(launch.command)}`);
     }
     this.pid = child.pid;
+    this.startTime = readStartTime(this.pid) ?? 0;
     // The worker leads its own process group (detached): if this process dies, the janitor
     // kills that group.
     trackGroup(this.pid);
     this.handles = [child, child.stdin, child.stdout, child.stderr, child.stdio[3]].filter((handle) => handle !== null) as RefHandle[];
     liveWorkers.add(this);
-    const { reader, writer } = guardedChannel(child.stdout as Readable, child.stdin as Writable, launch.maxFrameBytes);
+    const { reader, writer } = guardedChannel(child.stdout as Readable, child.stdin as Writable, launch.maxFrameBytes, (id) =>
+      // The call it answers has settled already (a forged reply won, or this one is a replay): that
+      // call's worker cannot be trusted with another, but the call running now is not to blame.
+      this.retireSoon(`it answered request ${JSON.stringify(id)} twice (a forged or replayed reply)`),
+    );
     this.connection = createMessageConnection(reader, writer);
     this.output = new OutputCapture({ stdout: child.stdio[3] as Readable, stderr: child.stderr as Readable }, (line) =>
       launch.onLine({ ...line, workerPid: this.pid }),
@@ -177,6 +201,10 @@ export class WorkerProcess {
       child.once('error', () => undefined);
     });
     void this.subprocess.catch(() => undefined);
+    // The worker's word that the call it is answering left it changed (params checked by the guard).
+    this.connection.onNotification(Methods.retire, (params) => {
+      this.retiring ??= params.reason;
+    });
     this.connection.listen();
   }
 
@@ -204,7 +232,12 @@ export class WorkerProcess {
       timer = setTimeout(() => reject(new StartFailure(`The worker did not complete its handshake within ${launch.startTimeoutMs} ms`)), launch.startTimeoutMs);
     });
     try {
-      const hello = worker.connection.sendRequest(Methods.hello, { protocolVersion: PROTOCOL_VERSION, hostVersion: AIRLOCK_VERSION }).then(
+      const helloParams = {
+        protocolVersion: PROTOCOL_VERSION,
+        hostVersion: AIRLOCK_VERSION,
+        ...(launch.maxRssBytes !== undefined && { maxRssBytes: launch.maxRssBytes }),
+      };
+      const hello = worker.connection.sendRequest(Methods.hello, helloParams).then(
         (raw) => {
           const parsed = HelloResultSchema.safeParse(raw);
           if (!parsed.success) throw new StartFailure(`The worker's handshake is malformed: ${parsed.error.message}`);
@@ -337,8 +370,18 @@ export class WorkerProcess {
       this.kill({ kind: 'protocol', detail: `its result for ${method} does not match the protocol: ${parsed.error.message}` });
       return;
     }
+    let value: unknown = parsed.data;
+    if (call.info.accept) {
+      try {
+        value = call.info.accept(value);
+      } catch (error) {
+        this.kill({ kind: 'protocol', detail: `its result does not fit the call: ${(error as Error).message}` });
+        return;
+      }
+    }
     this.finish(call);
-    if (!call.dropped) call.resolve(parsed.data);
+    if (!call.dropped) call.resolve(value);
+    this.afterCall();
   }
 
   private onErrorResponse(call: ActiveCall, error: unknown): void {
@@ -358,16 +401,56 @@ export class WorkerProcess {
     }
     const output = this.finish(call);
     const { code, ...fields } = data.data;
-    if (call.dropped) return;
-    call.reject(new AirlockError(code, error.message, { ...fields, output, workerPid: this.pid }));
+    if (fields.details?.notStarted === true && this.retiring !== undefined) {
+      // Refused by a worker that retired after the call before it: it never ran, so it runs elsewhere.
+      if (!call.dropped) call.reject(new NotStarted(`worker ${this.pid} retired before the call started`) as AirlockError);
+      return;
+    }
+    if (!call.dropped) {
+      const details = this.retiring !== undefined ? { ...fields.details, retired: this.retiring } : fields.details;
+      call.reject(new AirlockError(code, error.message, { ...fields, ...(details !== undefined && { details }), output, workerPid: this.pid }));
+    }
+    this.afterCall();
   }
 
-  /** Ends the active call's bookkeeping; returns its last output lines. */
-  private finish(call: ActiveCall): string[] {
+  /**
+   * After a call settled: a worker that the call left changed, or that has served its
+   * maxCallsPerWorker calls, serves no other. Calls already sent to it never started there:
+   * they go back to the pool, and the worker is killed with whatever the call left running.
+   */
+  private afterCall(): void {
+    this.callsServed += 1;
+    if (this.retiring === undefined && this.callsServed >= this.maxCalls) this.retiring = `it served its ${this.maxCalls} call(s) (maxCallsPerWorker)`;
+    if (this.retiring === undefined || !this.alive || this.pendingIntent !== undefined) return;
+    debug('retiring worker %d: %s', this.pid, this.retiring);
+    this.pendingIntent = { kind: 'retire', reason: this.retiring };
+    for (const waiting of this.calls.splice(0)) {
+      this.release(waiting);
+      if (!waiting.dropped) waiting.reject(new NotStarted(`worker ${this.pid} retired before the call started`) as AirlockError);
+    }
+    killTree(this.pid);
+  }
+
+  /** Retires the worker once no call is running on it (at once if it is idle). */
+  private retireSoon(reason: string): void {
+    this.retiring ??= reason;
+    if (this.calls.length === 0) {
+      this.callsServed -= 1;
+      this.afterCall();
+    }
+  }
+
+  /** Drops a call's clocks and listeners without settling it. */
+  private release(call: ActiveCall): void {
     call.watch?.stop();
     clearTimeout(call.timer);
     clearTimeout(call.settleTimer);
     if (call.onAbort) call.info.signal?.removeEventListener('abort', call.onAbort);
+  }
+
+  /** Ends the active call's bookkeeping; returns its last output lines. */
+  private finish(call: ActiveCall): string[] {
+    this.release(call);
     this.calls.shift();
     const lines = this.output.endCall();
     const next = this.active;
@@ -490,7 +573,7 @@ export class WorkerProcess {
     for (const stream of [this.subprocess.stdout, this.subprocess.stderr, this.subprocess.stdio[3]]) {
       (stream as Readable | null)?.destroy();
     }
-    killCommandGroups(this.tempDir);
+    killCommandGroups(this.tempDir, this.startTime);
     removeTrackedDir(this.tempDir);
     // Reaped: from now on the number may belong to somebody else's group.
     untrackGroup(this.pid);
@@ -501,20 +584,27 @@ export class WorkerProcess {
 }
 
 /**
- * Kills the process groups of commands the worker was running. They live in sessions of their
- * own, so neither the worker's group nor its subtree (they were reparented when it died)
- * reaches them; the worker listed them in its temp dir for exactly this.
+ * Kills what is left of the process groups of commands the worker was running. They live in
+ * sessions of their own, so neither the worker's group nor its subtree (they were reparented
+ * when it died) reaches them; the worker listed them in its temp dir for exactly this. What the
+ * worker wrote is not trusted (plugin code could have written it): only processes of a listed
+ * group that the kernel says started after the worker did are killed, never a group of this
+ * process, of its own workers, or one that began before the worker.
  */
-function killCommandGroups(tempDir: string): void {
+function killCommandGroups(tempDir: string, workerStartTime: number): void {
   let groups: string[];
   try {
     groups = readdirSync(join(tempDir, TEMP_DIR_FILES.commandGroups));
   } catch {
     return;
   }
-  for (const name of groups) {
+  const ours = new Set([process.pid, ...[...liveWorkers].map((worker) => worker.pid)]);
+  for (const name of groups.slice(0, 256)) {
     const pgid = Number(name);
-    if (Number.isInteger(pgid) && pgid > 1) signal(-pgid, 'SIGKILL');
+    if (!Number.isInteger(pgid) || pgid <= 1 || ours.has(pgid)) continue;
+    for (const member of readGroupMembers(pgid)) {
+      if (member.startTime >= workerStartTime && !ours.has(member.pid)) signal(member.pid, 'SIGKILL');
+    }
   }
 }
 

@@ -26,10 +26,18 @@ export class FrameReader extends AbstractMessageReader {
   private bodyLength = -1;
   private callback: DataCallback | undefined;
   private failed = false;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private lastDataAt = 0;
 
+  /**
+   * `stallMs`: a frame begun and not finished for this long is an error (a peer that wrote half a
+   * frame and went quiet would otherwise hold the reader, and whoever waits on it, forever).
+   * Default: no limit.
+   */
   constructor(
     private readonly stream: Readable,
     private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
+    private readonly stallMs?: number,
   ) {
     super();
   }
@@ -49,7 +57,38 @@ export class FrameReader extends AbstractMessageReader {
       this.stream.off('close', onEnd);
       this.stream.off('error', onError);
       this.callback = undefined;
+      clearTimeout(this.stallTimer);
     });
+  }
+
+  /** Arms (or disarms) the stall timer after data: armed only while a frame is incomplete. */
+  private watchStall(): void {
+    if (this.stallMs === undefined) return;
+    if (this.buffered === 0 || this.failed) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = undefined;
+      return;
+    }
+    this.lastDataAt = performance.now();
+    if (this.stallTimer !== undefined) return;
+    const stallMs = this.stallMs;
+    const check = () => {
+      // Timers run before the loop polls for I/O: give data that is already waiting one poll
+      // before deciding (an event loop that was busy for a while is not a stalled peer).
+      setImmediate(() => {
+        if (this.failed || this.buffered === 0) return;
+        const quiet = performance.now() - this.lastDataAt;
+        if (quiet < stallMs) {
+          this.stallTimer = setTimeout(check, stallMs - quiet);
+          this.stallTimer.unref();
+          return;
+        }
+        this.failed = true;
+        this.fireError(new FramingError(`A frame was begun and not finished: ${this.buffered} bytes of it arrived, then nothing for ${stallMs} ms: ${preview(this.join())}`));
+      });
+    };
+    this.stallTimer = setTimeout(check, stallMs);
+    this.stallTimer.unref();
   }
 
   private onData(chunk: Buffer): void {
@@ -64,6 +103,7 @@ export class FrameReader extends AbstractMessageReader {
       this.buffered = 0;
       this.fireError(error);
     }
+    if (this.stallMs !== undefined) this.watchStall();
   }
 
   /** Takes one header or body off the buffer if it is complete; says whether to go on. */

@@ -4,6 +4,8 @@ import { z } from 'zod';
 export const HelloParamsSchema = z.object({
   protocolVersion: z.number().int(),
   hostVersion: z.string(),
+  /** A worker whose resident memory passes this after a call retires (host option maxWorkerRssBytes). */
+  maxRssBytes: z.number().int().positive().optional(),
 });
 export type HelloParams = z.infer<typeof HelloParamsSchema>;
 

@@ -30,6 +30,18 @@ export class LimitApplier {
   private releaseScheduled = false;
   /** The memory limit (absolute VmData bytes) in force, or 0 for none. */
   dataLimit = 0;
+  /** The running call's memory budget and the footprint it counts from, while one applies. */
+  callBudget: { baseBytes: number; memoryBytes: number } | undefined;
+  /** Called when the worker's own state changed (a watcher thread started): see Hygiene.rebase. */
+  onWorkerChanged: () => void = () => undefined;
+
+  /** The limit this applier has in force for `resource`, if it manages that resource. */
+  expected(resource: number): { cur: bigint; max: bigint } | undefined {
+    if (resource === RLIMIT.DATA) return { cur: this.current.data, max: this.original.data.max };
+    if (resource === RLIMIT.NOFILE) return { cur: this.current.nofile, max: this.original.nofile.max };
+    if (resource === RLIMIT.CPU) return { cur: this.current.cpu, max: this.original.cpu.max };
+    return undefined;
+  }
 
   /** Forget the measured footprint (call after loading a library). */
   footprintChanged(): void {
@@ -43,14 +55,17 @@ export class LimitApplier {
         // First memory-limited call: the thread joins the worker's own footprint.
         this.memoryWatch = MemoryWatch.start(process.env.TMPDIR);
         this.dataBase = -1;
+        this.onWorkerChanged();
       }
       if (this.dataBase < 0) this.dataBase = readDataBytes();
       this.dataLimit = this.dataBase + limits.memoryBytes;
+      this.callBudget = { baseBytes: this.dataBase, memoryBytes: limits.memoryBytes };
       this.set('data', RLIMIT.DATA, BigInt(this.dataLimit), this.original.data.max);
       const window = Math.max(limits.memoryBytes * PRESSURE_SHARE, Math.min(limits.memoryBytes / 2, PRESSURE_MIN_WINDOW));
       this.memoryWatch?.arm(this.dataLimit - window, this.dataLimit);
     } else {
       this.dataLimit = 0;
+      this.callBudget = undefined;
       this.memoryWatch?.disarm();
       this.set('data', RLIMIT.DATA, this.original.data.cur, this.original.data.max);
     }
@@ -81,6 +96,7 @@ export class LimitApplier {
   release(): void {
     this.releaseScheduled = false;
     this.dataLimit = 0;
+    this.callBudget = undefined;
     this.memoryWatch?.disarm();
     this.set('data', RLIMIT.DATA, this.original.data.cur, this.original.data.max);
     this.set('nofile', RLIMIT.NOFILE, this.original.nofile.cur, this.original.nofile.max);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { F_DUPFD_CLOEXEC, fcntl3 } from '../native/libc.js';
 import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
 import koffi, { type LibraryHandle } from 'koffi';
 import { invalidArgument, loadError } from '../failure.js';
@@ -73,6 +74,9 @@ export function libraryFunction<T>(library: LoadedLibrary, key: string, build: (
   return fn;
 }
 
+/** Lowest number a pinned library's descriptor is moved to. */
+const PINNED_FD_FLOOR = 512;
+
 function openPinned(request: string, expected: string): string {
   if (!request.includes('/')) {
     throw invalidArgument(`sha256 pins a file, so the library must be given by path, got ${JSON.stringify(request)}`);
@@ -99,6 +103,13 @@ function openPinned(request: string, expected: string): string {
     throw loadError(`Checksum mismatch for ${JSON.stringify(request)}: expected sha256 ${expected.toLowerCase()}, file has ${actual}`, {
       details: { library: request, expected: expected.toLowerCase(), actual },
     });
+  }
+  // Kept open for the library's lifetime, far above the descriptors calls use: the lowest free
+  // descriptor stays where it was (the worker's hygiene check watches it).
+  const high = fcntl3(fd, F_DUPFD_CLOEXEC, PINNED_FD_FLOOR) as number;
+  if (high >= 0) {
+    closeSync(fd);
+    fd = high;
   }
   pinnedFds.push(fd);
   return `/proc/self/fd/${fd}`;

@@ -8,6 +8,7 @@ import koffi from 'koffi';
 const libc = koffi.load('libc.so.6');
 
 const RLimit = koffi.struct('airlock_rlimit', { cur: 'uint64_t', max: 'uint64_t' });
+const ITimerVal = koffi.struct('airlock_itimerval', { interval_sec: 'long', interval_usec: 'long', value_sec: 'long', value_usec: 'long' });
 
 export const RLIMIT = { CPU: 0, DATA: 2, CORE: 4, NOFILE: 7, NPROC: 6, AS: 9 } as const;
 export const PR = { SET_PDEATHSIG: 1, SET_DUMPABLE: 4, SET_NO_NEW_PRIVS: 38, SET_CHILD_SUBREAPER: 36 } as const;
@@ -17,6 +18,12 @@ export const UNLIMITED = 0xffffffffffffffffn;
 const getrlimitNative = libc.func('int getrlimit(int resource, _Out_ airlock_rlimit *rlim)');
 const setrlimitNative = libc.func('int setrlimit(int resource, const airlock_rlimit *rlim)');
 const prctlNative = libc.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)');
+const getitimerNative = libc.func('int getitimer(int which, _Out_ airlock_itimerval *value)');
+/** Raw forms for hot paths: results land in caller-owned memory (a Buffer), no object is built. */
+export const getrlimitInto = libc.func('int getrlimit(int resource, void *rlim)') as (resource: number, into: Buffer) => number;
+export const getitimerInto = libc.func('int getitimer(int which, void *value)') as (which: number, into: Buffer) => number;
+export const fstatInto = libc.func('int fstat(int fd, void *statbuf)') as (fd: number, into: Buffer) => number;
+export const getcwdInto = libc.func('void *getcwd(void *buf, size_t size)') as (into: Buffer, size: number) => unknown;
 const errnoLocation = libc.func('int *__errno_location(void)');
 const strerrorNative = libc.func('const char *strerror(int errnum)');
 
@@ -26,7 +33,10 @@ export const close = libc.func('int close(int fd)');
 export const getppid = libc.func('int getppid(void)');
 export const fcntl3 = libc.func('int fcntl(int fd, int cmd, int arg)');
 export const fflush = libc.func('int fflush(void *stream)');
+export const umask = libc.func('unsigned int umask(unsigned int mask)') as (mask: number) => number;
 export const F_SETFD = 2;
+export const F_GETFD = 1;
+export const F_DUPFD_CLOEXEC = 1030;
 export const FD_CLOEXEC = 1;
 
 /** The calling thread's errno. */
@@ -57,4 +67,15 @@ export function prctl(option: number, arg2 = 0): void {
   if (prctlNative(option, arg2, 0, 0, 0) !== 0) throw new Error(`prctl(${option}) failed: ${lastError()}`);
 }
 
+/** ITIMER_REAL (alarm() and setitimer), ITIMER_VIRTUAL, ITIMER_PROF. */
+export const ITIMERS = [0, 1, 2] as const;
+
+/** Whether an interval timer (alarm, setitimer) is armed. */
+export function itimerArmed(which: number): boolean {
+  const out = { interval_sec: 0, interval_usec: 0, value_sec: 0, value_usec: 0 };
+  if (getitimerNative(which, out) !== 0) return false;
+  return out.value_sec !== 0 || out.value_usec !== 0;
+}
+
 void RLimit;
+void ITimerVal;

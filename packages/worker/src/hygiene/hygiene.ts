@@ -1,0 +1,110 @@
+import type { LimitApplier } from '../limits/apply-limits.js';
+import { readDataBytes } from '../limits/self-status.js';
+import { type ProcessState, ProcessStateReader, WATCHED_RLIMITS, rlimitName, rlimitOf, sameStdio, stdioClosed } from './process-state.js';
+
+/** Share of a call's memory budget it may leave allocated before its worker is retired. */
+const LEAK_SHARE = 0.25;
+/** …but never less than this (the worker's own heap moves by a few MiB). */
+const LEAK_MIN_BYTES = 8 * 1024 * 1024;
+
+/** What the host asks of its workers' hygiene (from the handshake). */
+export interface HygieneOptions {
+  maxRssBytes?: number | undefined;
+}
+
+/**
+ * Decides after every call whether this worker is still as clean as it was before any plugin
+ * ran: the same threads, no child processes, no armed timers, the same signal handling,
+ * resource limits, standard descriptors, descriptor table, working directory, umask and
+ * environment, memory within bounds. A call that changed any of them may have left something
+ * that would strike a later, innocent call (a thread that crashes later, an alarm, a lowered
+ * hard limit …): its own outcome is delivered as it was, and the worker retires.
+ *
+ * The baseline is what the worker looks like between calls; the worker takes it again after
+ * its own work changes it (the memory watcher's thread, a command's first spawn).
+ */
+export class Hygiene {
+  private readonly reader = new ProcessStateReader();
+  private baseline: ProcessState;
+
+  constructor(
+    private readonly limits: LimitApplier,
+    private options: HygieneOptions = {},
+  ) {
+    this.baseline = this.reader.read();
+  }
+
+  /** The host's settings, from its handshake. */
+  configure(options: HygieneOptions): void {
+    this.options = options;
+  }
+
+  /** Takes the baseline again (the worker's own work changed what a clean worker looks like). */
+  rebase(): void {
+    this.baseline = this.reader.read();
+  }
+
+  /** Why this worker must not serve another call after the one that just ran; undefined when clean. */
+  check(): string | undefined {
+    const now = this.reader.read();
+    const before = this.baseline;
+    const problems: string[] = [];
+    if (now.threads > before.threads) problems.push(`left ${now.threads - before.threads} thread(s) running`);
+    else if (now.threads < before.threads) problems.push(`ended ${before.threads - now.threads} of the worker's own thread(s)`);
+    if (now.children.length > 0) problems.push(`left child processes (${now.children.split(' ').slice(0, 5).join(', ')})`);
+    if (now.timers.length > 0) problems.push(`left timers armed: ${now.timers.join(', ')}`);
+    if (now.signals !== before.signals) problems.push('changed signal handling (pending, blocked, ignored or caught signals)');
+    WATCHED_RLIMITS.forEach((resource, index) => {
+      const expected = this.limits.expected(resource) ?? rlimitOf(before.rlimits, index);
+      const actual = rlimitOf(now.rlimits, index);
+      if (actual.cur !== expected.cur || actual.max !== expected.max) {
+        problems.push(`changed ${rlimitName(resource)} to ${limitText(actual)} (was ${limitText(expected)})`);
+      }
+    });
+    for (let fd = 0; fd < 3; fd += 1) {
+      if (!sameStdio(now.stdio, before.stdio, fd)) problems.push(stdioClosed(now.stdio, fd) ? `closed fd ${fd}` : `replaced fd ${fd}`);
+    }
+    if (now.lowestFreeFd !== before.lowestFreeFd) {
+      problems.push(
+        now.lowestFreeFd < 0
+          ? 'left no file descriptor free'
+          : now.lowestFreeFd > before.lowestFreeFd
+            ? `left file descriptors open (the lowest free one is now ${now.lowestFreeFd}, it was ${before.lowestFreeFd})`
+            : `closed descriptor ${now.lowestFreeFd}, which was the worker's`,
+      );
+    }
+    if (now.cwd !== before.cwd) problems.push(`changed the working directory to ${JSON.stringify(now.cwd)}`);
+    if (now.umask !== before.umask) problems.push(`changed the umask to ${now.umask.toString(8).padStart(3, '0')}`);
+    if (now.environment !== before.environment) problems.push(`changed the environment (${environmentChange(before.environment, now.environment)})`);
+    const { maxRssBytes } = this.options;
+    if (maxRssBytes !== undefined && now.rssBytes > maxRssBytes) {
+      problems.push(`grew the worker to ${mib(now.rssBytes)} resident, over maxWorkerRssBytes (${mib(maxRssBytes)})`);
+    }
+    const budget = this.limits.callBudget;
+    if (budget !== undefined) {
+      const grown = readDataBytes() - budget.baseBytes;
+      if (grown > Math.max(budget.memoryBytes * LEAK_SHARE, LEAK_MIN_BYTES)) {
+        problems.push(`left ${mib(grown)} of memory allocated (memoryBytes ${mib(budget.memoryBytes)})`);
+      }
+    }
+    return problems.length === 0 ? undefined : `the call ${problems.join('; ')}`;
+  }
+}
+
+function limitText(limit: { cur: bigint; max: bigint }): string {
+  const show = (value: bigint) => (value === 0xffffffffffffffffn ? 'unlimited' : String(value));
+  return `${show(limit.cur)}/${show(limit.max)}`;
+}
+
+function mib(bytes: number): string {
+  return `${Math.round(bytes / (1024 * 1024))} MiB`;
+}
+
+/** The variables that differ between two environment texts, by name. */
+function environmentChange(before: string, after: string): string {
+  const parse = (text: string) => new Map(text.split('\0').filter(Boolean).map((entry) => [entry.slice(0, entry.indexOf('=')), entry]));
+  const a = parse(before);
+  const b = parse(after);
+  const names = [...new Set([...a.keys(), ...b.keys()])].filter((name) => a.get(name) !== b.get(name));
+  return names.slice(0, 5).join(', ') || 'order';
+}
