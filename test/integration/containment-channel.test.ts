@@ -35,7 +35,7 @@ describe('stock misbehaving fake workers', () => {
   it.each([
     ['malformed-json.mjs', /Malformed JSON/],
     ['unknown-method.mjs', /sent a request \("airlock\/evil"\)/],
-    ['unknown-id.mjs', /response to id 987654321, which is unknown/],
+    ['unknown-id.mjs', /response to id 987654321, which the host never sent/],
     ['huge-frame.mjs', /Frame of 999999999999 bytes is over the maximum/],
     ['bad-result.mjs', /does not match the protocol/],
   ])('%s: PROTOCOL_ERROR within seconds, the worker is killed, the host goes on', async (name, message) => {

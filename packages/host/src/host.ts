@@ -209,8 +209,8 @@ function acceptResult(result: unknown, signature: CallSignature | undefined, arg
     if (typeof reply !== 'object' || reply === null || !Number.isInteger(reply.status) || !Array.isArray(reply.write) || reply.write.length !== writes) {
       throw new ResultError(`a vAccel call with ${writes} write argument(s) answers { status, write: [${writes} value(s)] }, got ${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))?.slice(0, 200)}`);
     }
-  } else if (!['boolean', 'number', 'bigint', 'string'].includes(typeof value)) {
-    throw new ResultError(`an Arroyo plugin returns a Bool, Int, UInt, Double or String, the reply carries ${typeof value}`);
+  } else if (value !== null && !['boolean', 'number', 'bigint', 'string'].includes(typeof value)) {
+    throw new ResultError(`an Arroyo plugin returns a Bool, Int, UInt, Double or String (or null for a NULL string), the reply carries ${typeof value}`);
   }
   return value;
 }

@@ -82,7 +82,12 @@ function handle<P, R>(type: { method: string }, schema: ZodLike<P>, operation: (
       } catch (error) {
         outcome = { error };
       }
-      if (hygienic === 'plugin') {
+      if ('error' in outcome && outcome.error instanceof WorkerFailure && outcome.error.data.details?.notStarted === true) {
+        // This worker cannot give the call what it asks (its memory limit is locked lower): it
+        // retires, and the host runs the call, which never started, on a fresh worker.
+        retired = outcome.error.message;
+        void connection.sendNotification(Methods.retire, { reason: retired });
+      } else if (hygienic === 'plugin') {
         retired = hygiene.check();
         // Before the answer, on the same channel: the host retires the worker as it settles the call.
         if (retired !== undefined) void connection.sendNotification(Methods.retire, { reason: retired });

@@ -2,14 +2,40 @@ import { readFileSync, readdirSync } from 'node:fs';
 
 /** Linux reports utime/stime in clock ticks of 1/100 s on every platform airlock supports. */
 const TICKS_PER_SECOND = 100;
+const PAGE_SIZE = 4096;
 
-/** CPU time (user + system) a process has used, in ms; undefined when it is gone. */
+/**
+ * CPU time (user + system) a process has used, in ms, with that of its children it has reaped
+ * (cutime + cstime); undefined when it is gone.
+ */
 export function readCpuMs(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     // The command name may contain spaces and parentheses: fields start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+    return ((Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resident memory of a process in bytes (statm), undefined when it is gone. */
+export function readResidentBytes(pid: number): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/${pid}/statm`, 'latin1').split(' ')[1]) * PAGE_SIZE;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A process's proportional share of memory in bytes (Pss: pages it shares, copy-on-write with the
+ * process it forked from, count by share); undefined when it is gone.
+ */
+export function readProportionalBytes(pid: number): number | undefined {
+  try {
+    const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1'));
+    return match ? Number(match[1]) * 1024 : undefined;
   } catch {
     return undefined;
   }

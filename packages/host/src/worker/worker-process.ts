@@ -402,8 +402,10 @@ export class WorkerProcess {
     const output = this.finish(call);
     const { code, ...fields } = data.data;
     if (fields.details?.notStarted === true && this.retiring !== undefined) {
-      // Refused by a worker that retired after the call before it: it never ran, so it runs elsewhere.
-      if (!call.dropped) call.reject(new NotStarted(`worker ${this.pid} retired before the call started`) as AirlockError);
+      // Refused by a worker that retired (after the call before it, or because it cannot give
+      // this one its limits): it never ran, so it runs elsewhere, and never on this worker again.
+      this.afterCall();
+      if (!call.dropped) call.reject(new NotStarted(`worker ${this.pid} retired before the call started: ${error.message}`) as AirlockError);
       return;
     }
     if (!call.dropped) {

@@ -1,4 +1,5 @@
 import { PR, RLIMIT, getppid, prctl, setrlimit } from '../native/libc.js';
+import { installSyscallFilter } from './syscall-filter.js';
 
 const SIGKILL = 9;
 
@@ -12,6 +13,8 @@ const SIGKILL = 9;
  *   the same user can ptrace the worker either.
  * - PR_SET_CHILD_SUBREAPER: processes a plugin orphans stay the worker's descendants, so the
  *   host can still count and kill them.
+ * - A seccomp filter (syscall-filter.ts): no clone(CLONE_PARENT), so whatever a plugin starts
+ *   stays inside the worker's process tree.
  * PDEATHSIG kills only the worker, not what the plugin forked: the host's janitor kills the
  * worker's whole process group and removes its temp dir when the host dies.
  */
@@ -21,6 +24,7 @@ export function hardenProcess(expectedParent: number | undefined): void {
   if (expectedParent !== undefined && parent !== expectedParent) process.exit(70);
   if (parent === 1 && expectedParent === undefined) process.exit(70);
   prctl(PR.SET_NO_NEW_PRIVS, 1);
+  installSyscallFilter();
   setrlimit(RLIMIT.CORE, 0n, 0n);
   prctl(PR.SET_DUMPABLE, 0);
   prctl(PR.SET_CHILD_SUBREAPER, 1);

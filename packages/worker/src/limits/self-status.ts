@@ -7,6 +7,12 @@ export function readDataBytes(): number {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
+/** Bytes of address space mapped (VmSize), what RLIMIT_AS counts. */
+export function readAddressSpaceBytes(): number {
+  const match = /^VmSize:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'latin1'));
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
 /** Threads of this process. */
 export function readThreadCount(): number {
   return readdirSync('/proc/self/task').length;
