@@ -3,10 +3,13 @@
 // that call's alone. The call gets its own outcome; its worker retires; the next, innocent
 // call runs on a clean worker and succeeds. Replies are checked against what the call declared.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import koffi from 'koffi';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { AirlockError } from '@airlock/host';
 import { fixture, isAlive } from '../helpers/fixtures.js';
-import { HOSTILE, cleanUp, failure, trackedHost } from './containment-helpers.js';
+import { HOSTILE, cleanUp, failure, scratchDirectory, trackedHost } from './containment-helpers.js';
 
 afterEach(cleanUp);
 
@@ -221,6 +224,82 @@ describe('replies are tainted until checked', () => {
       expect(isAlive(bystander.pid!)).toBe(true);
     } finally {
       bystander.kill('SIGKILL');
+    }
+  });
+});
+
+describe('limits hold against the plugin', () => {
+  const MiB = 1 << 20;
+
+  it('memoryBytes 64M: a plugin that raises its limits still cannot allocate 512 MiB, and the next call is served', async () => {
+    const host = trackedHost();
+    // setrlimit works for the soft limit, but the hard limit it may raise it to is bound.
+    expect(await host.call(BLAST(), 'int raise_limits_and_allocate(int)', [512], { memoryBytes: 64 * MiB })).toBe(-1);
+    expect(await host.call(BLAST(), identity, [1], { memoryBytes: 64 * MiB })).toBe(1);
+    expect(await host.call(BLAST(), identity, [2])).toBe(2);
+  });
+
+  it('memoryBytes 64M: a 1 GiB shared mapping is refused (RLIMIT_AS), and one made after raising RLIMIT_AS is stopped by the host', async () => {
+    const host = trackedHost();
+    const ENOMEM = 12;
+    expect(await host.call(BLAST(), 'int shared_map_mib(int)', [1024], { memoryBytes: 64 * MiB })).toBe(-ENOMEM);
+    const error = await failure(host.call(BLAST(), 'int raise_as_and_map_shared(int)', [1024], { memoryBytes: 64 * MiB }));
+    expect([error.code, error.limit]).toEqual(['LIMIT_EXCEEDED', 'memory']);
+    expect(error.message).toMatch(/MiB resident added, the limit is 64 MiB/);
+    expect(await host.call(BLAST(), identity, [3])).toBe(3);
+  });
+
+  it('memoryBytes holds in child processes too: the child cannot allocate 512 MiB, or the host stops the call', async () => {
+    const host = trackedHost();
+    // The child inherits the bound RLIMIT_DATA (its malloc fails: exit status 1), and the host
+    // counts the child's private memory (past the budget and its slack: LIMIT_EXCEEDED) —
+    // whichever comes first.
+    const outcome = await host.call(BLAST(), 'int allocate_in_child(int)', [512], { memoryBytes: 64 * MiB }).then(
+      (value) => ({ value }),
+      (error: AirlockError) => ({ code: error.code, limit: error.limit }),
+    );
+    expect([{ value: 1 }, { code: 'LIMIT_EXCEEDED', limit: 'memory' }]).toContainEqual(outcome);
+    expect(await host.call(BLAST(), identity, [4])).toBe(4);
+  });
+
+  it('cpuMs counts the CPU of child processes: a call that waits for a CPU-burning child is stopped', async () => {
+    const host = trackedHost();
+    const error = await failure(host.call(BLAST(), 'int burn_in_child(void)', [], { cpuMs: 300, timeoutMs: 20_000 }));
+    expect([error.code, error.limit]).toEqual(['LIMIT_EXCEEDED', 'cpu']);
+    expect(await host.call(BLAST(), identity, [5])).toBe(5);
+  });
+
+  it('clone(CLONE_PARENT) is refused: no child of the host, no zombie in it; maxProcesses holds', async () => {
+    const host = trackedHost();
+    const EPERM = 1;
+    expect(await host.call(BLAST(), 'int clone_parent_child(int)', [30])).toBe(-EPERM);
+    expect(await host.call(BLAST(), 'int clone_parent_many(int)', [30], { maxProcesses: 8 })).toBe(-EPERM);
+    const ownChildren = readdirSync(`/proc/${process.pid}/task`).flatMap((tid) => readFileSync(`/proc/${process.pid}/task/${tid}/children`, 'latin1').split(' ').filter(Boolean));
+    for (const child of ownChildren) expect(readFileSync(`/proc/${child}/stat`, 'latin1')).not.toMatch(/\) Z /);
+    expect(await host.call(BLAST(), identity, [6])).toBe(6);
+  });
+
+  it('a descriptor the host opened without close-on-exec is not open in its workers', async () => {
+    const open = koffi.load('libc.so.6').func('int open(const char *path, int flags)') as (path: string, flags: number) => number;
+    const close = koffi.load('libc.so.6').func('int close(int fd)') as (fd: number) => number;
+    const secret = join(scratchDirectory(), 'secret');
+    writeFileSync(secret, 'the host’s secret');
+    const fd = open(secret, 0);
+    expect(fd).toBeGreaterThan(3);
+    try {
+      const host = trackedHost();
+      expect(await host.call(BLAST(), identity, [7])).toBe(7);
+      const [worker] = host.workerPids;
+      const targets = readdirSync(`/proc/${worker}/fd`).map((name) => {
+        try {
+          return readlinkSync(`/proc/${worker}/fd/${name}`);
+        } catch {
+          return '';
+        }
+      });
+      expect(targets).not.toContain(secret);
+    } finally {
+      close(fd);
     }
   });
 });

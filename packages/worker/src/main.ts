@@ -18,7 +18,7 @@ import {
 } from './protocol-imports.js';
 import { guardStdio } from './channel/guard-stdio.js';
 import { openConnection, toResponseError } from './channel/connection.js';
-import { hardenProcess } from './lifecycle/harden.js';
+import { closeInheritedFds, hardenProcess } from './lifecycle/harden.js';
 import { LimitApplier } from './limits/apply-limits.js';
 import { readDataBytes, readThreadCount } from './limits/self-status.js';
 import { loadLibrary } from './loader/library-cache.js';
@@ -30,10 +30,12 @@ import type { WorkerContext } from './operations/context.js';
 import { SerialRunner } from './operations/serial.js';
 import { invalidArgument, WorkerFailure } from './failure.js';
 import { ExecParamsSchema, runExec } from './exec/exec-operation.js';
+import { killDescendants } from './exec/process-tree.js';
 import { Hygiene } from './hygiene/hygiene.js';
 
 const env = process.env;
 hardenProcess(env.AIRLOCK_HOST_PID ? Number(env.AIRLOCK_HOST_PID) : undefined);
+closeInheritedFds(env.AIRLOCK_INHERITED_FDS);
 const channel = guardStdio(env.AIRLOCK_STDOUT_FD ? Number(env.AIRLOCK_STDOUT_FD) : undefined);
 const connection = openConnection(channel, env.AIRLOCK_MAX_FRAME_BYTES ? Number(env.AIRLOCK_MAX_FRAME_BYTES) : undefined);
 
@@ -126,7 +128,12 @@ handle(Methods.registerResource, RegisterResourceParamsSchema, (params) => regis
 handle(Methods.unregisterResource, UnregisterResourceParamsSchema, (params) => unregisterResource(params));
 handle(Methods.execResource, ExecResourceParamsSchema, (params) => execResource(context, params), 'plugin');
 
-// The host closing the channel is the normal way to end a worker.
-connection.onClose(() => process.exit(0));
+// The host closing the channel is the normal way to end a worker. Whatever plugin code left
+// running goes first: as a child subreaper this worker is the parent of everything it orphaned,
+// which would otherwise outlive it.
+connection.onClose(() => {
+  killDescendants();
+  process.exit(0);
+});
 connection.onError(() => process.exit(65));
 connection.listen();

@@ -1,5 +1,5 @@
 import type { LimitKind, Limits } from '@airlock/protocol';
-import { readCpuMs, readDataBytes, readDataLimit, readDescendants, readProportionalBytes, readResidentBytes, readTaskName, readTasks } from './proc-reader.js';
+import { readCpuMs, readDataBytes, readDataLimit, readDescendants, readPrivateBytes, readResidentBytes, readTaskName, readTasks } from './proc-reader.js';
 
 /** Share of a memory budget, counted back from the limit, within which a worker is "at its limit". */
 const MEMORY_PRESSURE_SHARE = 0.2;
@@ -79,7 +79,7 @@ export class CallWatch {
       // What RLIMIT_DATA does not see: shared mappings, memory of child processes, a soft limit
       // raised past the budget. The kernel's count of resident pages is the host's own evidence.
       let added = (readResidentBytes(this.pid) ?? this.residentStart) - this.residentStart;
-      for (const child of descendants) if (!this.descendantsAtStart.has(child)) added += readProportionalBytes(child) ?? 0;
+      for (const child of descendants) if (!this.descendantsAtStart.has(child)) added += readPrivateBytes(child) ?? 0;
       const allowed = memoryBytes + Math.max(memoryBytes * RESIDENT_SLACK_SHARE, RESIDENT_SLACK_MIN);
       if (added > allowed) {
         this.memoryPressure = true;

@@ -29,13 +29,15 @@ export function readResidentBytes(pid: number): number | undefined {
 }
 
 /**
- * A process's proportional share of memory in bytes (Pss: pages it shares, copy-on-write with the
- * process it forked from, count by share); undefined when it is gone.
+ * Memory a process holds for itself alone, in bytes (Private_Clean + Private_Dirty): what a forked
+ * child added, not the pages it still shares copy-on-write with the worker. Undefined when it is gone.
  */
-export function readProportionalBytes(pid: number): number | undefined {
+export function readPrivateBytes(pid: number): number | undefined {
   try {
-    const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1'));
-    return match ? Number(match[1]) * 1024 : undefined;
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1');
+    const clean = /^Private_Clean:\s+(\d+) kB/m.exec(text)?.[1];
+    const dirty = /^Private_Dirty:\s+(\d+) kB/m.exec(text)?.[1];
+    return clean === undefined || dirty === undefined ? undefined : (Number(clean) + Number(dirty)) * 1024;
   } catch {
     return undefined;
   }
@@ -120,15 +122,21 @@ export function hasExited(pid: number): boolean {
   }
 }
 
-/** Sends SIGKILL to a process group and to every descendant of `pid`, until none is left. */
+/**
+ * Kills a worker, its process group and every descendant of it. The worker is stopped first so
+ * that it starts nothing more, and stays alive (stopped) while its descendants are killed: as a
+ * child subreaper it inherits whatever they orphan, so each round finds the rest, and nothing is
+ * reparented out of reach before it is dead. The worker dies last.
+ */
 export function killTree(pid: number, pgid = pid): void {
+  signal(pid, 'SIGSTOP');
   for (let round = 0; round < 50; round += 1) {
     const descendants = readDescendants(pid);
-    signal(-pgid, 'SIGKILL');
+    if (descendants.length === 0) break;
     for (const child of descendants) signal(child, 'SIGKILL');
-    signal(pid, 'SIGKILL');
-    if (descendants.length === 0) return;
   }
+  signal(-pgid, 'SIGKILL');
+  signal(pid, 'SIGKILL');
 }
 
 /** Sends a signal, ignoring a process that is already gone. */

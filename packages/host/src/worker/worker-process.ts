@@ -137,12 +137,16 @@ export class WorkerProcess {
 
   private constructor(launch: WorkerLaunch) {
     this.tempDir = createTrackedDir(tmpdir(), `airlock-worker-${process.pid}-${++sequence}-`);
+    // Descriptors of this process that are not close-on-exec are inherited by the worker; it
+    // closes the ones listed here before any plugin code can read them.
+    const leaking = inheritableFds();
     this.subprocess = execa(launch.command, launch.args, {
       env: {
         ...launch.env,
         TMPDIR: this.tempDir,
         AIRLOCK_HOST_PID: String(process.pid),
         AIRLOCK_STDOUT_FD: '3',
+        ...(leaking.length > 0 && { AIRLOCK_INHERITED_FDS: leaking.join(',') }),
       },
       extendEnv: false,
       cwd: launch.cwd,
@@ -609,6 +613,32 @@ function killCommandGroups(tempDir: string, workerStartTime: number): void {
     }
   }
 }
+
+/**
+ * This process's descriptors above the worker's stdio (0-3) that are not close-on-exec, which a
+ * child would inherit: native code of the app may open files without O_CLOEXEC.
+ */
+function inheritableFds(): number[] {
+  const found: number[] = [];
+  let names: string[];
+  try {
+    names = readdirSync('/proc/self/fd');
+  } catch {
+    return found;
+  }
+  for (const name of names) {
+    const fd = Number(name);
+    if (!(fd > 3) || fd > 9999) continue;
+    try {
+      const flags = /^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1'))?.[1];
+      if (flags !== undefined && (Number.parseInt(flags, 8) & O_CLOEXEC) === 0) found.push(fd);
+    } catch {
+      /* closed meanwhile (the listing's own descriptor) */
+    }
+  }
+  return found;
+}
+const O_CLOEXEC = 0o2000000;
 
 /** Waits for `promise`, but at most `ms`; the timer goes with it (it never holds the event loop). */
 async function within(promise: Promise<unknown>, ms: number): Promise<void> {

@@ -119,3 +119,12 @@ export function readStackLimit(): number | undefined {
     return undefined;
   }
 }
+
+/** Kills every descendant of this process, until none is left (new ones are reparented here as their parents die). */
+export function killDescendants(): void {
+  for (let round = 0; round < 20; round += 1) {
+    const descendants = descendantsOf('self');
+    if (descendants.length === 0) return;
+    for (const pid of descendants) signal(pid, 'SIGKILL');
+  }
+}

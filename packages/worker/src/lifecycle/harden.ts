@@ -1,4 +1,4 @@
-import { PR, RLIMIT, getppid, prctl, setrlimit } from '../native/libc.js';
+import { PR, RLIMIT, close, getppid, prctl, setrlimit } from '../native/libc.js';
 import { installSyscallFilter } from './syscall-filter.js';
 
 const SIGKILL = 9;
@@ -28,4 +28,17 @@ export function hardenProcess(expectedParent: number | undefined): void {
   setrlimit(RLIMIT.CORE, 0n, 0n);
   prctl(PR.SET_DUMPABLE, 0);
   prctl(PR.SET_CHILD_SUBREAPER, 1);
+}
+
+/**
+ * Closes the descriptors the host says it leaked into this process (its own that were not
+ * close-on-exec, opened by native code of the app): plugin code must not read the host's files.
+ * Only these: closing descriptors Node opened for itself would abort it.
+ */
+export function closeInheritedFds(list: string | undefined): void {
+  delete process.env.AIRLOCK_INHERITED_FDS;
+  for (const item of (list ?? '').split(',')) {
+    const fd = Number(item);
+    if (Number.isInteger(fd) && fd > 3) close(fd);
+  }
 }

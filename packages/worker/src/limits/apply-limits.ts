@@ -1,5 +1,5 @@
 import type { WorkerLimits } from '@airlock/protocol';
-import { RLIMIT, getrlimit, setrlimit } from '../native/libc.js';
+import { RLIMIT, getrlimit, mallocTrim, setrlimit } from '../native/libc.js';
 import { MemoryWatch } from './memory-watch.js';
 import { WorkerFailure } from '../failure.js';
 import { readAddressSpaceBytes, readDataBytes, readOpenFds } from './self-status.js';
@@ -96,7 +96,11 @@ export class LimitApplier {
         this.dataBase = -1;
         this.onWorkerChanged();
       }
-      if (this.dataBase < 0) this.dataBase = readDataBytes();
+      if (this.dataBase < 0) {
+        // Free memory malloc kept from earlier calls would be the plugin's on top of its budget.
+        mallocTrim(0);
+        this.dataBase = readDataBytes();
+      }
       const budget = limits.memoryBytes;
       this.dataLimit = this.dataBase + budget;
       this.bind(BigInt(this.dataLimit), BigInt(this.dataLimit + memoryHeadroom(budget)));

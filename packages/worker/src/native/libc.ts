@@ -34,6 +34,8 @@ export const getppid = libc.func('int getppid(void)');
 export const fcntl3 = libc.func('int fcntl(int fd, int cmd, int arg)');
 export const fflush = libc.func('int fflush(void *stream)');
 export const umask = libc.func('unsigned int umask(unsigned int mask)') as (mask: number) => number;
+/** Gives memory malloc holds free back to the kernel (so it is not counted as the worker's own). */
+export const mallocTrim = libc.func('int malloc_trim(size_t pad)') as (pad: number) => number;
 export const F_SETFD = 2;
 export const F_GETFD = 1;
 export const F_DUPFD_CLOEXEC = 1030;
