@@ -186,6 +186,29 @@ describe('processes a call starts die with it', () => {
   });
 });
 
+describe('processes a crashing call started die too', () => {
+  it('a setsid daemon started just before the worker crashed (orphaned out of its tree) is found and killed', async () => {
+    const host = trackedHost();
+    expect(await host.call(BLAST(), identity, [1])).toBe(1);
+    const [worker] = host.workerPids;
+    const marker = `TMPDIR=${readFileSync(`/proc/${worker}/environ`, 'latin1').split('\0').find((entry) => entry.startsWith('TMPDIR='))!.slice(7)}\0`;
+    const carrying = () =>
+      readdirSync('/proc')
+        .filter((name) => /^\d+$/.test(name) && Number(name) !== worker)
+        .filter((name) => {
+          try {
+            return readFileSync(`/proc/${name}/environ`, 'latin1').includes(marker) && !/\) Z /.test(readFileSync(`/proc/${name}/stat`, 'latin1'));
+          } catch {
+            return false;
+          }
+        });
+    const error = await failure(host.call(BLAST(), 'int daemonize_then_crash(int, int *out, size_t count)', [30, 1]));
+    expect([error.code, error.signal]).toEqual(['CRASHED', 'SIGSEGV']);
+    await expect.poll(carrying, { timeout: 5_000 }).toEqual([]);
+    expect(await host.call(BLAST(), identity, [2])).toBe(2);
+  });
+});
+
 describe('replies are tainted until checked', () => {
   it('a forged reply of the wrong type is PROTOCOL_ERROR on that call alone; the next call succeeds', async () => {
     const host = trackedHost();

@@ -174,3 +174,24 @@ export function readGroupMembers(pgid: number): Array<{ pid: number; startTime: 
   }
   return members;
 }
+
+/**
+ * Live processes whose environment holds `marker` (e.g. `TMPDIR=<a worker's temp dir>\0`) and
+ * that started at or after `since` (clock ticks since boot): what a dead worker's plugin forked
+ * keeps its environment. A scan of /proc: for a worker's death, not for hot paths.
+ */
+export function readProcessesWithEnvironment(marker: string, since: number): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (name.charCodeAt(0) < 48 || name.charCodeAt(0) > 57) continue;
+    const pid = Number(name);
+    const started = readStartTime(pid);
+    if (started === undefined || started < since) continue;
+    try {
+      if (readFileSync(`/proc/${name}/environ`, 'latin1').includes(marker)) found.push(pid);
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return found;
+}

@@ -24,7 +24,7 @@ import { type OutputLine, OutputCapture } from '../output/output-capture.js';
 import { createTrackedDir, removeTrackedDir, trackGroup, untrackGroup } from '../lifecycle/janitor.js';
 import { CallWatch } from './call-watch.js';
 import { guardedChannel } from './channel-guard.js';
-import { hasExited, killTree, readGroupMembers, readStartTime, signal } from './proc-reader.js';
+import { hasExited, killTree, readGroupMembers, readProcessesWithEnvironment, readStartTime, signal } from './proc-reader.js';
 
 /** How to start a worker process. */
 export interface WorkerLaunch {
@@ -553,6 +553,11 @@ export class WorkerProcess {
     call?.watch?.sample();
     // Whatever the plugin left running in the worker's group goes with it.
     killTree(this.pid);
+    if (this.pendingIntent === undefined) {
+      // It died by itself: what its plugin forked was reparented out of its tree when it died.
+      // Those processes still carry the worker's environment, its own temp dir in it.
+      for (const orphan of readProcessesWithEnvironment(`TMPDIR=${this.tempDir}\0`, this.startTime)) signal(orphan, 'SIGKILL');
+    }
     // Give the pipes a moment to deliver the plugin's last words.
     await within(this.output.ended, 250);
     if (call && this.active === call) {
