@@ -599,7 +599,7 @@ export class WorkerProcess {
  * sessions of their own, so neither the worker's group nor its subtree (they were reparented
  * when it died) reaches them; the worker listed them in its temp dir for exactly this. What the
  * worker wrote is not trusted (plugin code could have written it): only processes of a listed
- * group that the kernel says started after the worker did are killed, never a group of this
+ * group that the kernel says started after the worker did (a clock tick later) are killed, never a group of this
  * process, of its own workers, or one that began before the worker.
  */
 function killCommandGroups(tempDir: string, workerStartTime: number): void {
@@ -614,7 +614,9 @@ function killCommandGroups(tempDir: string, workerStartTime: number): void {
     const pgid = Number(name);
     if (!Number.isInteger(pgid) || pgid <= 1 || ours.has(pgid)) continue;
     for (const member of readGroupMembers(pgid)) {
-      if (member.startTime >= workerStartTime && !ours.has(member.pid)) signal(member.pid, 'SIGKILL');
+      // Strictly later: start times count in ticks of 10 ms, and a worker boots for longer than that
+      // before it can start a command.
+      if (member.startTime > workerStartTime && !ours.has(member.pid)) signal(member.pid, 'SIGKILL');
     }
   }
 }
