@@ -72,34 +72,49 @@ type Hygienic = 'plugin' | 'worker' | 'none';
 /** Registers a request handler that validates its params and runs one operation at a time. */
 function handle<P, R>(type: { method: string }, schema: ZodLike<P>, operation: (params: P) => R | Promise<R>, hygienic: Hygienic = 'none'): void {
   const handler = (raw: unknown): Promise<unknown> =>
-    serial.run(async () => {
-      if (retired !== undefined) {
-        throw toResponseError(new WorkerFailure('UNAVAILABLE', `This worker retired (${retired}); the call did not start`, { details: { notStarted: true } }));
-      }
-      let outcome: { value: R } | { error: unknown };
-      try {
-        const parsed = schema.safeParse(raw);
-        if (!parsed.success) throw invalidArgument(`Bad ${type.method} params: ${parsed.error.message}`);
-        outcome = { value: await operation(parsed.data) };
-      } catch (error) {
-        outcome = { error };
-      }
-      if ('error' in outcome && outcome.error instanceof WorkerFailure && outcome.error.data.details?.notStarted === true) {
-        // This worker cannot give the call what it asks (its memory limit is locked lower): it
-        // retires, and the host runs the call, which never started, on a fresh worker.
-        retired = outcome.error.message;
-        void connection.sendNotification(Methods.retire, { reason: retired });
-      } else if (hygienic === 'plugin') {
-        retired = hygiene.check();
-        // Before the answer, on the same channel: the host retires the worker as it settles the call.
-        if (retired !== undefined) void connection.sendNotification(Methods.retire, { reason: retired });
-      } else if (hygienic === 'worker') {
-        hygiene.rebase();
-      }
-      if ('error' in outcome) throw toResponseError(outcome.error);
-      return outcome.value;
+    new Promise((resolve, reject) => {
+      void serial.run(async () => {
+        if (retired !== undefined) {
+          reject(toResponseError(new WorkerFailure('UNAVAILABLE', `This worker retired (${retired}); the call did not start`, { details: { notStarted: true } })));
+          return;
+        }
+        let outcome: { value: R } | { error: unknown };
+        try {
+          const parsed = schema.safeParse(raw);
+          if (!parsed.success) throw invalidArgument(`Bad ${type.method} params: ${parsed.error.message}`);
+          outcome = { value: await operation(parsed.data) };
+        } catch (error) {
+          outcome = { error };
+        }
+        if ('error' in outcome && outcome.error instanceof WorkerFailure && outcome.error.data.details?.notStarted === true) {
+          // This worker cannot give the call what it asks (its memory limit is locked lower): it
+          // retires, and the host runs the call, which never started, on a fresh worker.
+          retire(outcome.error.message);
+        } else if (hygienic === 'plugin') {
+          // What could strike a later call by itself (a thread, a timer, a child) is checked
+          // before the answer, so that the call that left it is the one that gets the blame.
+          retire(hygiene.checkLive());
+        } else if (hygienic === 'worker') {
+          hygiene.rebase();
+        }
+        if ('error' in outcome) reject(toResponseError(outcome.error));
+        else resolve(outcome.value);
+        // The rest (limits, descriptors, directory, environment, memory) cannot act by itself:
+        // it is checked once the answer is on its way, before this worker starts anything else.
+        if (hygienic === 'plugin' && retired === undefined) {
+          await new Promise<void>((done) => setImmediate(done));
+          retire(hygiene.checkState());
+        }
+      });
     });
   connection.onRequest(type.method, handler as (raw: unknown) => Promise<never>);
+}
+
+/** Retires this worker (once): it tells the host why, on the channel, before anything else it writes. */
+function retire(reason: string | undefined): void {
+  if (reason === undefined || retired !== undefined) return;
+  retired = reason;
+  void connection.sendNotification(Methods.retire, { reason });
 }
 
 handle(Methods.hello, HelloParamsSchema, (params) => {

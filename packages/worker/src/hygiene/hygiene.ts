@@ -1,6 +1,6 @@
 import type { LimitApplier } from '../limits/apply-limits.js';
 import { readDataBytes } from '../limits/self-status.js';
-import { type ProcessState, ProcessStateReader, WATCHED_RLIMITS, rlimitName, rlimitOf, sameStdio, stdioClosed } from './process-state.js';
+import { type LiveState, type ProcessState, ProcessStateReader, WATCHED_RLIMITS, rlimitName, rlimitOf, sameStdio, stdioClosed } from './process-state.js';
 
 /** Share of a call's memory budget it may leave allocated before its worker is retired. */
 const LEAK_SHARE = 0.25;
@@ -26,12 +26,14 @@ export interface HygieneOptions {
 export class Hygiene {
   private readonly reader = new ProcessStateReader();
   private baseline: ProcessState;
+  private liveBaseline: LiveState;
 
   constructor(
     private readonly limits: LimitApplier,
     private options: HygieneOptions = {},
   ) {
     this.baseline = this.reader.read();
+    this.liveBaseline = this.reader.readLive();
   }
 
   /** The host's settings, from its handshake. */
@@ -42,17 +44,34 @@ export class Hygiene {
   /** Takes the baseline again (the worker's own work changed what a clean worker looks like). */
   rebase(): void {
     this.baseline = this.reader.read();
+    this.liveBaseline = this.reader.readLive();
   }
 
-  /** Why this worker must not serve another call after the one that just ran; undefined when clean. */
-  check(): string | undefined {
-    const now = this.reader.read();
-    const before = this.baseline;
+  /**
+   * What the call left that could strike a later call by itself (threads, child processes, armed
+   * timers): checked before the call is answered. Why this worker must not serve another call,
+   * or undefined.
+   */
+  checkLive(): string | undefined {
+    const now = this.reader.readLive();
+    const before = this.liveBaseline;
     const problems: string[] = [];
     if (now.threads > before.threads) problems.push(`left ${now.threads - before.threads} thread(s) running`);
     else if (now.threads < before.threads) problems.push(`ended ${before.threads - now.threads} of the worker's own thread(s)`);
     if (now.children.length > 0) problems.push(`left child processes (${now.children.split(' ').slice(0, 5).join(', ')})`);
     if (now.timers.length > 0) problems.push(`left timers armed: ${now.timers.join(', ')}`);
+    return problems.length === 0 ? undefined : `the call ${problems.join('; ')}`;
+  }
+
+  /**
+   * What the call changed that only matters to a later call that sees it (signal handling,
+   * limits, descriptors, directory, umask, environment, memory): checked after the answer left,
+   * before the worker starts anything else. Why this worker must not serve another call, or undefined.
+   */
+  checkState(): string | undefined {
+    const now = this.reader.read();
+    const before = this.baseline;
+    const problems: string[] = [];
     if (now.signals !== before.signals) problems.push('changed signal handling (pending, blocked, ignored or caught signals)');
     WATCHED_RLIMITS.forEach((resource, index) => {
       const expected = this.limits.expected(resource) ?? rlimitOf(before.rlimits, index);

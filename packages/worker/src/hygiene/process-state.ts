@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { F_DUPFD_CLOEXEC, close, fcntl3, fstatInto, getcwdInto, getitimerInto, getrlimitInto, umask } from '../native/libc.js';
 
 /**
@@ -16,25 +16,32 @@ export function rlimitName(resource: number): string {
 /** Bytes of `struct rlimit` (two 64-bit values) and of the device and inode at the start of `struct stat` (x86-64 and arm64 alike). */
 const RLIMIT_BYTES = 16;
 const STAT_ID_BYTES = 16;
-/** ITIMER_REAL (alarm, setitimer) and ITIMER_PROF; `it_value` is the second half of `struct itimerval`. */
-const ITIMERS = [0, 2] as const;
+/** ITIMER_REAL (alarm, setitimer); `it_value` is the second half of `struct itimerval`. */
+const ITIMERS = [0] as const;
 const ITIMER_NAMES = ['ITIMER_REAL (alarm)', 'ITIMER_VIRTUAL', 'ITIMER_PROF'];
 const PAGE_SIZE = 4096;
 
 /**
- * What a call running inside this process could leave behind for the next one. Read in about
- * twenty cheap syscalls (it runs after every call): /proc files are kept open and re-read at
- * offset 0 (the kernel regenerates them), libc results land in preallocated buffers.
+ * What a call running inside this process left that could act by itself later: threads, child
+ * processes, armed timers. Read in four cheap syscalls, before the call is answered.
  */
-export interface ProcessState {
+export interface LiveState {
   threads: number;
-  rssBytes: number;
-  /** Pending, blocked, ignored and caught signal masks (of the process and its main thread). */
-  signals: string;
   /** The main thread's children (other threads' children show up as extra threads first). */
   children: string;
   /** Armed interval timers (alarm, setitimer) and POSIX timers. */
   timers: string[];
+}
+
+/**
+ * What a call running inside this process could have changed for the next one. Read in about
+ * twenty cheap syscalls, after the call is answered: /proc files are kept open and re-read at
+ * offset 0 (the kernel regenerates them), libc results land in preallocated buffers.
+ */
+export interface ProcessState {
+  rssBytes: number;
+  /** Pending, blocked, ignored and caught signal masks (of the process and its main thread). */
+  signals: string;
   /** `struct rlimit` of each WATCHED_RLIMITS resource, back to back. */
   rlimits: Buffer;
   /** Device and inode of fds 0, 1 and 2 (zeros for a closed one). */
@@ -50,15 +57,15 @@ export interface ProcessState {
 /** Reads the process state; its own descriptors are opened once, at construction. */
 export class ProcessStateReader {
   private readonly stat = openSync('/proc/self/stat', 'r');
+  private readonly tasks = openSync('/proc/self/task', 'r');
   private readonly children = openSync(`/proc/self/task/${process.pid}/children`, 'r');
   private readonly posixTimers = openSync('/proc/self/timers', 'r');
   private readonly text = Buffer.alloc(4096);
   private readonly scratch = Buffer.alloc(256);
   private readonly path = Buffer.alloc(4096);
 
-  read(): ProcessState {
-    const stat = this.readText(this.stat);
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 32);
+  /** Threads, children, timers. */
+  readLive(): LiveState {
     const timers: string[] = [];
     for (const which of ITIMERS) {
       if (getitimerInto(which, this.scratch) === 0 && (this.scratch.readBigInt64LE(16) !== 0n || this.scratch.readBigInt64LE(24) !== 0n)) {
@@ -66,6 +73,18 @@ export class ProcessStateReader {
       }
     }
     if (readSync(this.posixTimers, this.scratch, 0, 1, 0) > 0) timers.push('POSIX timers');
+    return {
+      // A /proc/<pid>/task directory links one entry per thread, plus its `.` and `..`.
+      threads: fstatSync(this.tasks).nlink - 2,
+      children: this.readText(this.children).trim(),
+      timers,
+    };
+  }
+
+  /** Everything else. */
+  read(): ProcessState {
+    const stat = this.readText(this.stat);
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 32);
     const rlimits = Buffer.alloc(WATCHED_RLIMITS.length * RLIMIT_BYTES);
     WATCHED_RLIMITS.forEach((resource, index) => {
       if (getrlimitInto(resource, this.scratch) === 0) this.scratch.copy(rlimits, index * RLIMIT_BYTES, 0, RLIMIT_BYTES);
@@ -77,11 +96,8 @@ export class ProcessStateReader {
     const mask = umask(0o22);
     umask(mask);
     return {
-      threads: Number(fields[17]),
       rssBytes: Number(fields[21]) * PAGE_SIZE,
       signals: `${fields[28]} ${fields[29]} ${fields[30]} ${fields[31]}`,
-      children: this.readText(this.children).trim(),
-      timers,
       rlimits,
       stdio,
       lowestFreeFd: this.lowestFreeFd(),
@@ -108,7 +124,7 @@ export class ProcessStateReader {
   }
 
   close(): void {
-    for (const fd of [this.stat, this.children, this.posixTimers]) closeSync(fd);
+    for (const fd of [this.stat, this.tasks, this.children, this.posixTimers]) closeSync(fd);
   }
 }
 

@@ -64,7 +64,7 @@ export class LimitApplier {
   private releaseScheduled = false;
   /** The memory limit (absolute VmData bytes) in force, or 0 for none. */
   dataLimit = 0;
-  /** The running call's memory budget and the footprint it counts from, while one applies. */
+  /** The memory budget of the last call and the footprint it counted from (until the next call). */
   callBudget: { baseBytes: number; memoryBytes: number } | undefined;
   /** Called when the worker's own state changed (a watcher thread started): see Hygiene.rebase. */
   onWorkerChanged: () => void = () => undefined;
@@ -157,7 +157,6 @@ export class LimitApplier {
   release(): void {
     this.releaseScheduled = false;
     this.dataLimit = 0;
-    this.callBudget = undefined;
     this.memoryWatch?.disarm();
     this.restore('data', RLIMIT.DATA);
     this.set('as', RLIMIT.AS, this.original.as.cur, this.original.as.max);
