@@ -206,9 +206,9 @@ export class WorkerProcess {
     });
     void this.subprocess.catch(() => undefined);
     // The worker's word that the call it is answering left it changed (params checked by the guard).
-    this.connection.onNotification(Methods.retire, (params) => {
-      this.retiring ??= params.reason;
-    });
+    // Sent before the answer to the call that left the worker changed, or after it (for what the
+    // worker checks once the answer is on its way): then no call of this worker may be running.
+    this.connection.onNotification(Methods.retire, (params) => this.retireSoon(params.reason));
     this.connection.listen();
   }
 
@@ -427,6 +427,11 @@ export class WorkerProcess {
   private afterCall(): void {
     this.callsServed += 1;
     if (this.retiring === undefined && this.callsServed >= this.maxCalls) this.retiring = `it served its ${this.maxCalls} call(s) (maxCallsPerWorker)`;
+    this.retireIfDue();
+  }
+
+  /** Retires the worker now if it is to retire: kills it, and hands the calls sent to it back to the pool. */
+  private retireIfDue(): void {
     if (this.retiring === undefined || !this.alive || this.pendingIntent !== undefined) return;
     debug('retiring worker %d: %s', this.pid, this.retiring);
     this.pendingIntent = { kind: 'retire', reason: this.retiring };
@@ -440,10 +445,7 @@ export class WorkerProcess {
   /** Retires the worker once no call is running on it (at once if it is idle). */
   private retireSoon(reason: string): void {
     this.retiring ??= reason;
-    if (this.calls.length === 0) {
-      this.callsServed -= 1;
-      this.afterCall();
-    }
+    if (this.calls.length === 0) this.retireIfDue();
   }
 
   /** Drops a call's clocks and listeners without settling it. */
