@@ -1,6 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import {
   AIRLOCK_VERSION,
@@ -11,7 +9,6 @@ import {
   PROTOCOL_VERSION,
   RESULT_SCHEMAS,
   RPC_AIRLOCK_ERROR,
-  TEMP_DIR_FILES,
   WorkerErrorDataSchema,
 } from '@airlock/protocol';
 import type { ChildProcess } from 'node:child_process';
@@ -24,7 +21,9 @@ import { type OutputLine, OutputCapture } from '../output/output-capture.js';
 import { createTrackedDir, removeTrackedDir, trackGroup, untrackGroup } from '../lifecycle/janitor.js';
 import { CallWatch } from './call-watch.js';
 import { guardedChannel } from './channel-guard.js';
-import { hasExited, killTree, readGroupMembers, readProcessesWithEnvironment, readStartTime, signal } from './proc-reader.js';
+import { inheritableFds } from './inherited-fds.js';
+import { killCommandGroups, killOrphans, memoryEvidence } from './leftovers.js';
+import { hasExited, killTree, readStartTime } from './proc-reader.js';
 
 /** How to start a worker process. */
 export interface WorkerLaunch {
@@ -558,7 +557,7 @@ export class WorkerProcess {
     if (this.pendingIntent === undefined) {
       // It died by itself: what its plugin forked was reparented out of its tree when it died.
       // Those processes still carry the worker's environment, its own temp dir in it.
-      for (const orphan of readProcessesWithEnvironment(`TMPDIR=${this.tempDir}\0`, this.startTime)) signal(orphan, 'SIGKILL');
+      killOrphans(this.tempDir, this.startTime);
     }
     // Give the pipes a moment to deliver the plugin's last words.
     await within(this.output.ended, 250);
@@ -586,7 +585,7 @@ export class WorkerProcess {
     for (const stream of [this.subprocess.stdout, this.subprocess.stderr, this.subprocess.stdio[3]]) {
       (stream as Readable | null)?.destroy();
     }
-    killCommandGroups(this.tempDir, this.startTime);
+    killCommandGroups(this.tempDir, this.startTime, new Set([process.pid, ...[...liveWorkers].map((worker) => worker.pid)]));
     removeTrackedDir(this.tempDir);
     // Reaped: from now on the number may belong to somebody else's group.
     untrackGroup(this.pid);
@@ -596,76 +595,11 @@ export class WorkerProcess {
   }
 }
 
-/**
- * Kills what is left of the process groups of commands the worker was running. They live in
- * sessions of their own, so neither the worker's group nor its subtree (they were reparented
- * when it died) reaches them; the worker listed them in its temp dir for exactly this. What the
- * worker wrote is not trusted (plugin code could have written it): only processes of a listed
- * group that the kernel says started after the worker did (a clock tick later) are killed, never a group of this
- * process, of its own workers, or one that began before the worker.
- */
-function killCommandGroups(tempDir: string, workerStartTime: number): void {
-  let groups: string[];
-  try {
-    groups = readdirSync(join(tempDir, TEMP_DIR_FILES.commandGroups));
-  } catch {
-    return;
-  }
-  const ours = new Set([process.pid, ...[...liveWorkers].map((worker) => worker.pid)]);
-  for (const name of groups.slice(0, 256)) {
-    const pgid = Number(name);
-    if (!Number.isInteger(pgid) || pgid <= 1 || ours.has(pgid)) continue;
-    for (const member of readGroupMembers(pgid)) {
-      // Strictly later: start times count in ticks of 10 ms, and a worker boots for longer than that
-      // before it can start a command.
-      if (member.startTime > workerStartTime && !ours.has(member.pid)) signal(member.pid, 'SIGKILL');
-    }
-  }
-}
-
-/**
- * This process's descriptors above the worker's stdio (0-3) that are not close-on-exec, which a
- * child would inherit: native code of the app may open files without O_CLOEXEC.
- */
-function inheritableFds(): number[] {
-  const found: number[] = [];
-  let names: string[];
-  try {
-    names = readdirSync('/proc/self/fd');
-  } catch {
-    return found;
-  }
-  for (const name of names) {
-    const fd = Number(name);
-    if (!(fd > 3) || fd > 9999) continue;
-    try {
-      const flags = /^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1'))?.[1];
-      if (flags !== undefined && (Number.parseInt(flags, 8) & O_CLOEXEC) === 0) found.push(fd);
-    } catch {
-      /* closed meanwhile (the listing's own descriptor) */
-    }
-  }
-  return found;
-}
-const O_CLOEXEC = 0o2000000;
-
 /** Waits for `promise`, but at most `ms`; the timer goes with it (it never holds the event loop). */
 async function within(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
-}
-
-/** Name of the file in the worker's TMPDIR where its memory watcher records pressure (see @airlock/worker limits/memory-watch). */
-const MEMORY_EVIDENCE_FILE = TEMP_DIR_FILES.memoryEvidence;
-
-/** Whether the worker's memory watcher recorded that the running call reached its memory limit. */
-function memoryEvidence(tempDir: string): boolean {
-  try {
-    return readFileSync(join(tempDir, MEMORY_EVIDENCE_FILE), 'latin1').startsWith('memory ');
-  } catch {
-    return false;
-  }
 }
 
 function cancelled(reason: unknown, workerPid: number): AirlockError {
