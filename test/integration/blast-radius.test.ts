@@ -9,7 +9,7 @@ import koffi from 'koffi';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AirlockError } from '@airlock/host';
 import { fixture, isAlive } from '../helpers/fixtures.js';
-import { HOSTILE, cleanUp, failure, scratchDirectory, trackedHost } from './containment-helpers.js';
+import { HOSTILE, cleanUp, failure, liveProcesses, scratchDirectory, trackedHost } from './containment-helpers.js';
 
 afterEach(cleanUp);
 
@@ -192,16 +192,7 @@ describe('processes a crashing call started die too', () => {
     expect(await host.call(BLAST(), identity, [1])).toBe(1);
     const [worker] = host.workerPids;
     const marker = `TMPDIR=${readFileSync(`/proc/${worker}/environ`, 'latin1').split('\0').find((entry) => entry.startsWith('TMPDIR='))!.slice(7)}\0`;
-    const carrying = () =>
-      readdirSync('/proc')
-        .filter((name) => /^\d+$/.test(name) && Number(name) !== worker)
-        .filter((name) => {
-          try {
-            return readFileSync(`/proc/${name}/environ`, 'latin1').includes(marker) && !/\) Z /.test(readFileSync(`/proc/${name}/stat`, 'latin1'));
-          } catch {
-            return false;
-          }
-        });
+    const carrying = () => liveProcesses((environ) => environ.includes(marker)).filter((pid) => pid !== worker);
     const error = await failure(host.call(BLAST(), 'int daemonize_then_crash(int, int *out, size_t count)', [30, 1]));
     expect([error.code, error.signal]).toEqual(['CRASHED', 'SIGSEGV']);
     await expect.poll(carrying, { timeout: 5_000 }).toEqual([]);

@@ -34,15 +34,18 @@ export function tempDirsOf(pid: number): string[] {
  */
 export function processesOf(pid: number): number[] {
   const marker = `TMPDIR=${workerPrefix(pid)}`;
+  return liveProcesses((environ, cmdline) => environ.includes(marker) || cmdline.includes(workerPrefix(pid)));
+}
+
+/** Live processes (zombies left out) whose environment and command line pass `match`. */
+export function liveProcesses(match: (environ: string, cmdline: string) => boolean): number[] {
   const found: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
       if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      const environ = readFileSync(`/proc/${name}/environ`, 'latin1');
-      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'latin1');
-      if (environ.includes(marker) || cmdline.includes(workerPrefix(pid))) found.push(Number(name));
+      if (match(readFileSync(`/proc/${name}/environ`, 'latin1'), readFileSync(`/proc/${name}/cmdline`, 'latin1'))) found.push(Number(name));
     } catch {
       /* gone, or not ours to read */
     }

@@ -2,11 +2,11 @@
 // session rundir. Each test runs a real host in a child process with a TMPDIR of its own, ends
 // it one way, and then looks at the process table and at that TMPDIR.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, fixture, isAlive } from '../helpers/fixtures.js';
-import { HOSTILE, cleanUp, scratchDirectory } from './containment-helpers.js';
+import { HOSTILE, cleanUp, liveProcesses, scratchDirectory } from './containment-helpers.js';
 
 afterEach(cleanUp);
 
@@ -15,18 +15,7 @@ const HOST_ENTRY = JSON.stringify(join(ROOT, 'packages/host/dist/index.js'));
 /** Live processes whose environment says they belong to a host in process `hostPid`. */
 function processesOfHost(hostPid: number): number[] {
   const marker = `AIRLOCK_HOST_PID=${hostPid}\0`;
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      if (readFileSync(`/proc/${name}/environ`, 'latin1').includes(marker)) found.push(Number(name));
-    } catch {
-      /* gone, or not ours to read */
-    }
-  }
-  return found;
+  return liveProcesses((environ) => environ.includes(marker));
 }
 
 interface HostRun {

@@ -16,6 +16,8 @@ export class WorkerPool {
   /** The pool's own workers (not the sessions'). */
   private readonly slots = new Set<WorkerProcess>();
   private readonly starting = new Set<Promise<WorkerProcess>>();
+  /** Every start() under way, to its very end. */
+  private readonly starts = new Set<Promise<void>>();
   /**
    * Workers started ahead of any call (eager start, a replacement for one that died), each
    * taken by the next call that finds no idle worker, so that no call starts one more.
@@ -192,7 +194,17 @@ export class WorkerPool {
     this.idle.push(worker);
   }
 
-  private async start(dedicated = false): Promise<WorkerProcess> {
+  private start(dedicated = false): Promise<WorkerProcess> {
+    // close() waits for every start to end, including a worker that started after the close
+    // began and is being closed again.
+    const starting = this.startWorker(dedicated);
+    const settled = starting.then(() => undefined, () => undefined);
+    this.starts.add(settled);
+    void settled.then(() => this.starts.delete(settled));
+    return starting;
+  }
+
+  private async startWorker(dedicated: boolean): Promise<WorkerProcess> {
     if (this.closed) throw closedError();
     this.breaker.check();
     const starting = WorkerProcess.start(this.launch());
@@ -231,7 +243,7 @@ export class WorkerPool {
     this.queue.clear();
     for (const rejectWaiting of this.waiting) rejectWaiting(closedError());
     this.waiting.clear();
-    await Promise.allSettled([...this.starting]);
+    await Promise.all([...this.starts]);
     await Promise.all([...this.all].map((worker) => worker.close(graceMs)));
     this.idle.length = 0;
   }
