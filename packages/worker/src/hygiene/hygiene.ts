@@ -94,7 +94,7 @@ export class Hygiene {
     }
     if (now.cwd !== before.cwd) problems.push(`changed the working directory to ${JSON.stringify(now.cwd)}`);
     if (now.umask !== before.umask) problems.push(`changed the umask to ${now.umask.toString(8).padStart(3, '0')}`);
-    if (now.environment !== before.environment) problems.push(`changed the environment (${environmentChange(before.environment, now.environment)})`);
+    if (now.environment !== before.environment) problems.push(`changed the environment (${environmentChange()})`);
     const { maxRssBytes } = this.options;
     if (maxRssBytes !== undefined && now.rssBytes > maxRssBytes) {
       problems.push(`grew the worker to ${mib(now.rssBytes)} resident, over maxWorkerRssBytes (${mib(maxRssBytes)})`);
@@ -119,11 +119,8 @@ function mib(bytes: number): string {
   return `${Math.round(bytes / (1024 * 1024))} MiB`;
 }
 
-/** The variables that differ between two environment texts, by name. */
-function environmentChange(before: string, after: string): string {
-  const parse = (text: string) => new Map(text.split('\0').filter(Boolean).map((entry) => [entry.slice(0, entry.indexOf('=')), entry]));
-  const a = parse(before);
-  const b = parse(after);
-  const names = [...new Set([...a.keys(), ...b.keys()])].filter((name) => a.get(name) !== b.get(name));
-  return names.slice(0, 5).join(', ') || 'order';
+/** The variables of the C environment now, by name, for the message (the baseline holds only addresses). */
+function environmentChange(): string {
+  const names = Object.keys(process.env).filter((name) => !name.startsWith('AIRLOCK_') && name !== 'TMPDIR');
+  return names.length === 0 ? 'a variable was removed' : `it now holds ${names.slice(0, 5).join(', ')}`;
 }
