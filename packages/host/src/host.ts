@@ -70,7 +70,8 @@ export class Host implements AsyncDisposable {
     const opts = plain ? this.plainCall.options : parseOptions(CallOptionsSchema, options, 'call options');
     const target = this.checkTarget(library, fn);
     const abi = opts.abi;
-    if (abi === 'c' || (abi === 'auto' && isPrototype(fn))) this.checkCArguments(fn, args);
+    let signature: CallSignature | undefined;
+    if (abi === 'c' || (abi === 'auto' && isPrototype(fn))) signature = this.checkCArguments(fn, args);
     else if (abi === 'vaccel' && (typeof args !== 'object' || args === null || Array.isArray(args))) {
       throw new AirlockError('INVALID_ARGUMENT', `vAccel arguments must be an object { read: [...], write: [...] }, got ${describe(args)}`);
     } else if (abi !== 'vaccel' && !Array.isArray(args)) {
@@ -94,7 +95,6 @@ export class Host implements AsyncDisposable {
       vaccelLayout: opts.vaccelArgLayout ?? this.options.vaccelArgLayout,
     };
     const operation = `calling ${fn} in ${library}`;
-    const signature = abi === 'c' || (abi === 'auto' && isPrototype(fn)) ? this.signatures.get(fn) : undefined;
     return this.pool.run(
       (worker) => worker.request('call', params, { limits, operation, signal: opts.signal, accept: (result) => acceptResult(result, signature, args, abi, worker.pid) }),
       opts.signal,
@@ -176,8 +176,8 @@ export class Host implements AsyncDisposable {
     return target;
   }
 
-  /** Parses (once) and checks a C call's arguments before any worker is involved. */
-  private checkCArguments(fn: string, args: unknown): void {
+  /** Parses (once) and checks a C call's arguments before any worker is involved; returns the signature. */
+  private checkCArguments(fn: string, args: unknown): CallSignature {
     let signature = this.signatures.get(fn);
     try {
       if (signature === undefined) {
@@ -186,6 +186,7 @@ export class Host implements AsyncDisposable {
       }
       if (!Array.isArray(args)) throw new ArgumentError(`Arguments must be an array, got ${describe(args)}`, 0);
       checkArguments(signature, args);
+      return signature;
     } catch (error) {
       if (error instanceof PrototypeError) throw new AirlockError('INVALID_ARGUMENT', error.message, { details: { prototype: fn } });
       if (error instanceof ArgumentError) throw new AirlockError('INVALID_ARGUMENT', error.message, { argument: error.position });

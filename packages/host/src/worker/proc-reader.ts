@@ -125,9 +125,8 @@ export function hasExited(pid: number): boolean {
 /**
  * Kills a worker, its process group and every descendant of it. The worker and its group are
  * stopped first so that they start nothing more, and the worker stays alive (stopped) while its
- * descendants are killed: as a
- * child subreaper it inherits whatever they orphan, so each round finds the rest, and nothing is
- * reparented out of reach before it is dead. The worker dies last.
+ * descendants are killed: as a child subreaper it inherits whatever they orphan, so each round
+ * finds the rest, and nothing is reparented out of reach before it is dead. The worker dies last.
  */
 export function killTree(pid: number, pgid = pid): void {
   // Freeze the worker's whole group first (a fork bomb in it stops multiplying), the worker with it.

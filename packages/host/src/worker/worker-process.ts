@@ -204,9 +204,8 @@ export class WorkerProcess {
       child.once('error', () => undefined);
     });
     void this.subprocess.catch(() => undefined);
-    // The worker's word that the call it is answering left it changed (params checked by the guard).
-    // Sent before the answer to the call that left the worker changed, or after it (for what the
-    // worker checks once the answer is on its way): then no call of this worker may be running.
+    // The worker's word that a call left it changed (params checked by the guard): sent before
+    // that call's answer, or after it for what the worker checks once the answer is on its way.
     this.connection.onNotification(Methods.retire, (params) => this.retireSoon(params.reason));
     this.connection.listen();
   }
@@ -407,7 +406,7 @@ export class WorkerProcess {
     if (fields.details?.notStarted === true && this.retiring !== undefined) {
       // Refused by a worker that retired (after the call before it, or because it cannot give
       // this one its limits): it never ran, so it runs elsewhere, and never on this worker again.
-      this.afterCall();
+      this.retireIfDue();
       if (!call.dropped) call.reject(new NotStarted(`worker ${this.pid} retired before the call started: ${error.message}`) as AirlockError);
       return;
     }

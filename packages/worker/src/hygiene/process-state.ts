@@ -7,7 +7,7 @@ import { F_DUPFD_CLOEXEC, close, fcntl3, fstatInto, getcwdInto, getitimerInto, g
  * scheduling, locking and queue ones): CPU, FSIZE, DATA, STACK, CORE, NPROC, NOFILE, AS.
  */
 export const WATCHED_RLIMITS = [0, 1, 2, 3, 4, 6, 7, 9] as const;
-const RLIMIT_NAMES: Record<number, string> = { 0: 'CPU', 1: 'FSIZE', 2: 'DATA', 3: 'STACK', 4: 'CORE', 6: 'NPROC', 7: 'NOFILE', 8: 'MEMLOCK', 9: 'AS' };
+const RLIMIT_NAMES: Record<number, string> = { 0: 'CPU', 1: 'FSIZE', 2: 'DATA', 3: 'STACK', 4: 'CORE', 6: 'NPROC', 7: 'NOFILE', 9: 'AS' };
 
 /** The name of a resource limit, for messages: `RLIMIT_DATA`. */
 export function rlimitName(resource: number): string {
@@ -17,9 +17,8 @@ export function rlimitName(resource: number): string {
 /** Bytes of `struct rlimit` (two 64-bit values) and of the device and inode at the start of `struct stat` (x86-64 and arm64 alike). */
 const RLIMIT_BYTES = 16;
 const STAT_ID_BYTES = 16;
-/** ITIMER_REAL (alarm, setitimer); `it_value` is the second half of `struct itimerval`. */
-const ITIMERS = [0] as const;
-const ITIMER_NAMES = ['ITIMER_REAL (alarm)', 'ITIMER_VIRTUAL', 'ITIMER_PROF'];
+/** ITIMER_REAL, the timer of alarm() and setitimer(); `it_value` is the second half of `struct itimerval`. */
+const ITIMER_REAL = 0;
 const PAGE_SIZE = 4096;
 
 /**
@@ -68,10 +67,8 @@ export class ProcessStateReader {
   /** Threads, children, timers. */
   readLive(): LiveState {
     const timers: string[] = [];
-    for (const which of ITIMERS) {
-      if (getitimerInto(which, this.scratch) === 0 && (this.scratch.readBigInt64LE(16) !== 0n || this.scratch.readBigInt64LE(24) !== 0n)) {
-        timers.push(ITIMER_NAMES[which]!);
-      }
+    if (getitimerInto(ITIMER_REAL, this.scratch) === 0 && (this.scratch.readBigInt64LE(16) !== 0n || this.scratch.readBigInt64LE(24) !== 0n)) {
+      timers.push('ITIMER_REAL (alarm)');
     }
     if (readSync(this.posixTimers, this.scratch, 0, 1, 0) > 0) timers.push('POSIX timers');
     return {

@@ -8,7 +8,6 @@ import koffi from 'koffi';
 const libc = koffi.load('libc.so.6');
 
 const RLimit = koffi.struct('airlock_rlimit', { cur: 'uint64_t', max: 'uint64_t' });
-const ITimerVal = koffi.struct('airlock_itimerval', { interval_sec: 'long', interval_usec: 'long', value_sec: 'long', value_usec: 'long' });
 
 export const RLIMIT = { CPU: 0, DATA: 2, CORE: 4, NOFILE: 7, NPROC: 6, AS: 9 } as const;
 export const PR = { SET_PDEATHSIG: 1, SET_DUMPABLE: 4, SET_NO_NEW_PRIVS: 38, SET_CHILD_SUBREAPER: 36 } as const;
@@ -18,7 +17,6 @@ export const UNLIMITED = 0xffffffffffffffffn;
 const getrlimitNative = libc.func('int getrlimit(int resource, _Out_ airlock_rlimit *rlim)');
 const setrlimitNative = libc.func('int setrlimit(int resource, const airlock_rlimit *rlim)');
 const prctlNative = libc.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)');
-const getitimerNative = libc.func('int getitimer(int which, _Out_ airlock_itimerval *value)');
 /** Raw forms for hot paths: results land in caller-owned memory (a Buffer), no object is built. */
 export const getrlimitInto = libc.func('int getrlimit(int resource, void *rlim)') as (resource: number, into: Buffer) => number;
 export const getitimerInto = libc.func('int getitimer(int which, void *value)') as (which: number, into: Buffer) => number;
@@ -69,15 +67,4 @@ export function prctl(option: number, arg2 = 0): void {
   if (prctlNative(option, arg2, 0, 0, 0) !== 0) throw new Error(`prctl(${option}) failed: ${lastError()}`);
 }
 
-/** ITIMER_REAL (alarm() and setitimer), ITIMER_VIRTUAL, ITIMER_PROF. */
-export const ITIMERS = [0, 1, 2] as const;
-
-/** Whether an interval timer (alarm, setitimer) is armed. */
-export function itimerArmed(which: number): boolean {
-  const out = { interval_sec: 0, interval_usec: 0, value_sec: 0, value_usec: 0 };
-  if (getitimerNative(which, out) !== 0) return false;
-  return out.value_sec !== 0 || out.value_usec !== 0;
-}
-
 void RLimit;
-void ITimerVal;
