@@ -203,16 +203,16 @@ describe('processes a crashing call started die too', () => {
 describe('replies are tainted until checked', () => {
   it('a forged reply of the wrong type is PROTOCOL_ERROR on that call alone; the next call succeeds', async () => {
     const host = trackedHost();
-    // A fresh worker's first call is request 1 (the handshake is 0).
-    const error = await failure(host.call(BLAST(), 'int forge_response(int, const char *)', [1, '{"value":"pwned"}']));
+    // A fresh worker's first call is call 0.
+    const error = await failure(host.call(BLAST(), 'int forge_results(int, const char *)', [0, '"pwned"']));
     expect(error.code).toBe('PROTOCOL_ERROR');
-    expect(error.message).toMatch(/does not fit the call: forge_response returns an integer/);
+    expect(error.message).toMatch(/does not fit the call: forge_results returns an integer/);
     expect(await host.call(BLAST(), identity, [11])).toBe(11);
   });
 
   it('a forged reply of the right type wins its own call, and the real reply arriving after it blames no later call', async () => {
     const host = trackedHost();
-    expect(await host.call(BLAST(), 'int forge_response(int, const char *)', [1, '{"value":-42}'])).toBe(-42);
+    expect(await host.call(BLAST(), 'int forge_results(int, const char *)', [0, '-42'])).toBe(-42);
     const [first] = host.workerPids;
     expect(await host.call(BLAST(), identity, [12])).toBe(12);
     await retired(host, first!);

@@ -218,7 +218,9 @@ describe('close', () => {
   });
 
   it('settles calls still waiting in the queue', async () => {
-    const local = createHost({ workers: 1 });
+    // One call at a time: the second waits in the host's queue (a pipelined one would already be
+    // with the worker, which runs it before it ends).
+    const local = createHost({ workers: 1, pipeline: 1 });
     expect(await local.call(lib, 'int add(int, int)', [1, 1])).toBe(2);
     const running = local.call(fixture('hostile'), 'int sleep_ms(int)', [300]);
     const waiting = local.call(lib, 'int add(int, int)', [1, 1]);

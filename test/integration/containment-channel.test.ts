@@ -37,7 +37,7 @@ describe('stock misbehaving fake workers', () => {
     ['unknown-method.mjs', /sent a request \("airlock\/evil"\)/],
     ['unknown-id.mjs', /response to id 987654321, which the host never sent/],
     ['huge-frame.mjs', /Frame of 999999999999 bytes is over the maximum/],
-    ['bad-result.mjs', /does not match the protocol/],
+    ['bad-result.mjs', /airlock\/results notification whose params do not match the protocol/],
   ])('%s: PROTOCOL_ERROR within seconds, the worker is killed, the host goes on', async (name, message) => {
     const host = trackedHost({ worker: stock(name) });
     const rssBefore = process.memoryUsage().rss;
@@ -125,8 +125,8 @@ describe('more violations, made to order', () => {
     ['a header without Content-Length', `serve({ onCall: () => writeRaw('Content-Type: x\\r\\n\\r\\n{}') });`, /without Content-Length/],
     [
       'an airlock error whose data is malformed',
-      `serve({ onCall: (m) => writeFrame({ jsonrpc: '2.0', id: m.id, error: { code: -32001, message: 'x', data: { code: 'NOT_A_CODE' } } }) });`,
-      /malformed error data/,
+      `serve({ onCall: (m) => writeFrame({ jsonrpc: '2.0', method: 'airlock/results', params: { first: Number(m.id.slice(5)), values: [null], errors: { 0: { message: 'x', data: { code: 'NOT_A_CODE' } } } } }) });`,
+      /airlock\/results notification whose params do not match the protocol/,
     ],
     ['a response that is neither result nor error', `serve({ onCall: (m) => writeFrame({ jsonrpc: '2.0', id: m.id }) });`, /neither a response nor a notification/],
     ['closing its channel while staying alive', `serve({ onCall: () => { closeSync(1); setInterval(() => {}, 1000); } });`, /closed its channel/],

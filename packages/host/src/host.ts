@@ -15,6 +15,8 @@ import {
 } from '@airlock/protocol';
 import { AirlockError } from './errors/airlock-error.js';
 import {
+  type CallManyOptions,
+  CallManyOptionsSchema,
   type CallOptions,
   CallOptionsSchema,
   DEFAULT_LIMITS,
@@ -26,6 +28,7 @@ import {
 } from './options/host-options.js';
 import { WorkerPool } from './pool/worker-pool.js';
 import { workerLaunch } from './worker/worker-launch.js';
+import { type CallOutcome, NotStarted } from './worker/worker-process.js';
 import { type ExecResult, execCommand } from './exec/run-exec.js';
 import type { ExecSpec } from './exec/exec-spec.js';
 import { DEFAULT_RUNDIR_PARENT, Session, type SessionOptions } from './session/session.js';
@@ -54,7 +57,7 @@ export class Host implements AsyncDisposable {
     this.limits = mergeLimits({ ...DEFAULT_LIMITS }, this.options.limits);
     this.plainCall = { options: parseOptions(CallOptionsSchema, {}, 'call options'), workerLimits: workerSide(this.limits) };
     const { breakerThreshold: threshold, breakerCooldownMs: cooldownMs, breakerMaxCooldownMs: maxCooldownMs } = this.options;
-    this.pool = new WorkerPool(() => workerLaunch(this.options), this.options.workers, { threshold, cooldownMs, maxCooldownMs }, this.options.pipeline);
+    this.pool = new WorkerPool(() => workerLaunch(this.options), this.options.workers, { threshold, cooldownMs, maxCooldownMs }, this.options.pipeline, this.options.standby);
     if (this.options.eager) void this.pool.warm();
   }
 
@@ -99,6 +102,90 @@ export class Host implements AsyncDisposable {
       (worker) => worker.request('call', params, { limits, operation, signal: opts.signal, accept: (result) => acceptResult(result, signature, args, abi, worker.pid) }),
       opts.signal,
     );
+  }
+
+  /**
+   * Calls `fn` of `library` once per element of `argsList` (each an argument list, as `call`
+   * takes). Resolves, once every element has settled, to an array in the order of `argsList`
+   * shaped like `Promise.allSettled`'s: `{ status: 'fulfilled', value }` or
+   * `{ status: 'rejected', reason: AirlockError }`. Elements travel to the workers in chunks and
+   * run back to back; each has the limits of a call, its own clock and its own outcome: a crash,
+   * timeout or limit in element k settles element k only, elements after it that had not started
+   * run on a fresh worker, and none runs twice. An argument list that is invalid rejects the
+   * whole batch with INVALID_ARGUMENT (naming its index) before anything runs.
+   */
+  async callMany(library: string, fn: string, argsList: readonly unknown[], options: CallManyOptions = {}): Promise<Array<PromiseSettledResult<unknown>>> {
+    this.assertOpen();
+    const opts = parseOptions(CallManyOptionsSchema, options, 'callMany options');
+    if (!Array.isArray(argsList)) throw new AirlockError('INVALID_ARGUMENT', `argsList must be an array of argument lists, got ${describe(argsList)}`);
+    const target = this.checkTarget(library, fn);
+    const abi = opts.abi;
+    const prototype = abi === 'c' || (abi === 'auto' && isPrototype(fn));
+    const wire: unknown[] = new Array(argsList.length);
+    let signature: CallSignature | undefined;
+    for (let index = 0; index < argsList.length; index += 1) {
+      const args = argsList[index];
+      try {
+        if (prototype) signature = this.checkCArguments(fn, args);
+        else if (abi === 'vaccel' ? typeof args !== 'object' || args === null || Array.isArray(args) : !Array.isArray(args)) {
+          throw new AirlockError('INVALID_ARGUMENT', `Arguments must be ${abi === 'vaccel' ? 'an object { read: [...], write: [...] }' : 'an array'}, got ${describe(args)}`);
+        }
+        wire[index] = encodeValue(args);
+      } catch (error) {
+        const problem = error instanceof AirlockError ? error : new AirlockError('INVALID_ARGUMENT', (error as Error).message);
+        throw new AirlockError('INVALID_ARGUMENT', `argsList[${index}]: ${problem.message}`, { ...problem, details: { ...problem.details, index } });
+      }
+    }
+    const limits = mergeLimits(this.limits, opts);
+    const call = {
+      library: target,
+      fn,
+      abi,
+      limits: workerSide(limits),
+      ...(opts.sha256 !== undefined && { sha256: opts.sha256 }),
+      vaccelLayout: opts.vaccelArgLayout ?? this.options.vaccelArgLayout,
+    };
+    const operation = `calling ${fn} in ${library}`;
+    const results: Array<PromiseSettledResult<unknown>> = new Array(argsList.length);
+    // Elements that never started (their worker died or retired before them) go round again.
+    let todo = Array.from({ length: argsList.length }, (_, index) => index);
+    while (todo.length > 0) {
+      const again: number[] = [];
+      const chunks: Array<Promise<void>> = [];
+      for (let start = 0; start < todo.length; start += opts.chunkSize) {
+        const indexes = todo.slice(start, start + opts.chunkSize);
+        const settle = (index: number, outcome: CallOutcome) => {
+          if (!('error' in outcome)) results[index] = { status: 'fulfilled', value: outcome.value };
+          else if (outcome.error instanceof NotStarted && opts.signal?.aborted !== true) again.push(index);
+          else results[index] = { status: 'rejected', reason: outcome.error instanceof NotStarted ? cancelledCall(opts.signal) : outcome.error };
+        };
+        const chunk = this.pool.run(
+          (worker) =>
+            new Promise<void>((done) => {
+              let left = indexes.length;
+              worker.runCalls(
+                {
+                  call,
+                  args: indexes.map((index) => wire[index]),
+                  isolation: opts.isolation,
+                  settle: (position, outcome) => {
+                    settle(indexes[position]!, outcome);
+                    if (--left === 0) done();
+                  },
+                  accept: (value, position) => acceptResult({ value }, signature, argsList[indexes[position]!], abi, worker.pid),
+                },
+                { limits, operation, signal: opts.signal },
+              );
+            }),
+          opts.signal,
+        );
+        // The pool refuses a chunk as a whole (closed host, no worker can start, cancelled while waiting).
+        chunks.push(chunk.catch((error: unknown) => indexes.forEach((index) => settle(index, { error: error as AirlockError }))));
+      }
+      await Promise.all(chunks);
+      todo = again;
+    }
+    return results;
   }
 
   /** Loads a library in a worker and reports its ABI (and an Arroyo plugin's metadata). */
@@ -220,6 +307,10 @@ function acceptResult(result: unknown, signature: CallSignature | undefined, arg
 function workerSide(limits: Limits): Pick<Limits, 'memoryBytes' | 'cpuMs' | 'maxOpenFiles'> {
   const { maxOutputBytes: _o, timeoutMs: _t, maxProcesses: _p, ...rest } = limits;
   return rest;
+}
+
+function cancelledCall(signal: AbortSignal | undefined): AirlockError {
+  return new AirlockError('CANCELLED', 'The call was cancelled before it started', { cause: signal?.reason });
 }
 
 function isEmpty(options: object | undefined): boolean {

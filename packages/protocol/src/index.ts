@@ -13,6 +13,7 @@ export * from './messages/exec.js';
 export * from './messages/session.js';
 export * from './messages/log.js';
 export * from './messages/retire.js';
+export * from './messages/calls.js';
 export * from './methods.js';
 export * from './framing/frame-reader.js';
 export * from './framing/frame-writer.js';

@@ -1,10 +1,11 @@
 import { NotificationType, ParameterStructures, RequestType } from 'vscode-jsonrpc/node';
 import { z } from 'zod';
-import { CallParamsSchema, CallResultSchema, InspectParamsSchema, InspectResultSchema } from './messages/call.js';
+import { InspectParamsSchema, InspectResultSchema } from './messages/call.js';
 import { ExecParamsSchema, ExecResultSchema } from './messages/exec.js';
 import { HelloParamsSchema, HelloResultSchema } from './messages/handshake.js';
 import { LogParamsSchema } from './messages/log.js';
 import { RetireParamsSchema } from './messages/retire.js';
+import { CallsParamsSchema, ResultsParamsSchema } from './messages/calls.js';
 import {
   ExecResourceParamsSchema,
   RegisterResourceParamsSchema,
@@ -20,7 +21,6 @@ export const REQUESTS = {
   hello: { method: 'airlock/hello', params: HelloParamsSchema, result: HelloResultSchema },
   /** A round trip that does nothing (vAccel's noop): proves the worker answers. */
   ping: { method: 'airlock/ping', params: z.object({}), result: z.object({ pid: z.number().int().positive() }) },
-  call: { method: 'airlock/call', params: CallParamsSchema, result: CallResultSchema },
   inspect: { method: 'airlock/inspect', params: InspectParamsSchema, result: InspectResultSchema },
   exec: { method: 'airlock/exec', params: ExecParamsSchema, result: ExecResultSchema },
   registerResource: { method: 'airlock/resource/register', params: RegisterResourceParamsSchema, result: RegisterResourceResultSchema },
@@ -32,6 +32,15 @@ export const REQUESTS = {
 export const NOTIFICATIONS = {
   log: { method: 'airlock/log', params: LogParamsSchema },
   retire: { method: 'airlock/retire', params: RetireParamsSchema },
+  results: { method: 'airlock/results', params: ResultsParamsSchema },
+} as const;
+
+/**
+ * Host → worker notifications: the hot path. Both ends read them (and `airlock/results`,
+ * `airlock/retire`) straight off the frame reader, in order, without vscode-jsonrpc's dispatch.
+ */
+export const HOST_NOTIFICATIONS = {
+  calls: { method: 'airlock/calls', params: CallsParamsSchema },
 } as const;
 
 type Req<K extends keyof typeof REQUESTS> = RequestType<
@@ -48,7 +57,6 @@ function request<K extends keyof typeof REQUESTS>(key: K): Req<K> {
 export const Methods = {
   hello: request('hello'),
   ping: request('ping'),
-  call: request('call'),
   inspect: request('inspect'),
   exec: request('exec'),
   registerResource: request('registerResource'),
@@ -56,6 +64,8 @@ export const Methods = {
   execResource: request('execResource'),
   log: new NotificationType<z.infer<typeof LogParamsSchema>>(NOTIFICATIONS.log.method, byName),
   retire: new NotificationType<z.infer<typeof RetireParamsSchema>>(NOTIFICATIONS.retire.method, byName),
+  results: new NotificationType<z.infer<typeof ResultsParamsSchema>>(NOTIFICATIONS.results.method, byName),
+  calls: new NotificationType<z.infer<typeof CallsParamsSchema>>(HOST_NOTIFICATIONS.calls.method, byName),
 } as const;
 
 /** Methods a host accepts from a worker; anything else is a protocol violation. */

@@ -5,7 +5,7 @@ import './native/koffi-setup.js';
 import {
   AIRLOCK_VERSION,
   CAPABILITIES,
-  CallParamsSchema,
+  CallsParamsSchema,
   HelloParamsSchema,
   InspectParamsSchema,
   RegisterResourceParamsSchema,
@@ -22,7 +22,9 @@ import { closeInheritedFds, hardenProcess } from './lifecycle/harden.js';
 import { LimitApplier } from './limits/apply-limits.js';
 import { readDataBytes, readThreadCount } from './limits/self-status.js';
 import { loadLibrary } from './loader/library-cache.js';
-import { callArroyoPlugin, callC, runCall } from './operations/call.js';
+import { callArroyoPlugin, callC } from './operations/call.js';
+import { CallRunner } from './operations/call-runs.js';
+import { ResultLog } from './channel/result-log.js';
 import { callVaccel } from './abi/vaccel.js';
 import { execResource, registerResource, unregisterResource } from './operations/resources.js';
 import { runInspect } from './operations/inspect.js';
@@ -37,7 +39,7 @@ const env = process.env;
 hardenProcess(env.AIRLOCK_HOST_PID ? Number(env.AIRLOCK_HOST_PID) : undefined);
 closeInheritedFds(env.AIRLOCK_INHERITED_FDS);
 const channel = guardStdio(env.AIRLOCK_STDOUT_FD ? Number(env.AIRLOCK_STDOUT_FD) : undefined);
-const connection = openConnection(channel, env.AIRLOCK_MAX_FRAME_BYTES ? Number(env.AIRLOCK_MAX_FRAME_BYTES) : undefined);
+const { connection, reader, writer } = openConnection(channel, env.AIRLOCK_MAX_FRAME_BYTES ? Number(env.AIRLOCK_MAX_FRAME_BYTES) : undefined);
 
 const limits = new LimitApplier();
 const context: WorkerContext = {
@@ -49,9 +51,9 @@ const context: WorkerContext = {
     return loaded;
   },
   abis: {
-    c: (library, fn, args) => callC(library, fn, args, process.pid),
-    arroyo: (library, fn, args) => callArroyoPlugin(library, fn, args),
-    vaccel: (library, fn, args, params) => callVaccel(library, fn, args, params.vaccelLayout ?? 'v0.8'),
+    c: (library, fn) => callC(library, fn, process.pid),
+    arroyo: (library, fn) => (args) => callArroyoPlugin(library, fn, args),
+    vaccel: (library, fn, params) => (args) => callVaccel(library, fn, args, params.vaccelLayout ?? 'v0.8'),
   },
 };
 
@@ -136,7 +138,24 @@ handle(Methods.hello, HelloParamsSchema, (params) => {
   };
 });
 handle(Methods.ping, REQUESTS.ping.params, () => ({ pid: process.pid }));
-handle(Methods.call, CallParamsSchema, (params) => runCall(context, params), 'plugin');
+
+// Calls, the hot path: taken off the channel as they arrive, run in order behind whatever was
+// sent before them. A malformed `airlock/calls` is the host's bug: nothing can be answered.
+const runner = new CallRunner(context, writer, hygiene, ResultLog.open(env.TMPDIR), {
+  retired: () => retired,
+  retire,
+  serially: (operation) => void serial.run(operation),
+});
+reader.intercept((message) => {
+  if ((message as { method?: unknown }).method !== Methods.calls.method) return false;
+  const parsed = CallsParamsSchema.safeParse((message as { params?: unknown }).params);
+  if (!parsed.success) {
+    process.stderr.write(`airlock worker: malformed ${Methods.calls.method} from the host: ${parsed.error.message}\n`);
+    process.exit(65);
+  }
+  runner.take(parsed.data.runs);
+  return true;
+});
 handle(Methods.inspect, InspectParamsSchema, (params) => runInspect(context, params), 'plugin');
 handle(Methods.exec, ExecParamsSchema, (params) => runExec(context, params), 'worker');
 handle(Methods.registerResource, RegisterResourceParamsSchema, (params) => registerResource(context, params), 'plugin');

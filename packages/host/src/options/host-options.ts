@@ -1,4 +1,4 @@
-import { AbiSchema, type Limits, LimitsSchema, VaccelLayoutSchema, Sha256Schema } from '@airlock/protocol';
+import { AbiSchema, IsolationSchema, type Limits, LimitsSchema, VaccelLayoutSchema, Sha256Schema } from '@airlock/protocol';
 import { z } from 'zod';
 import { AirlockError } from '../errors/airlock-error.js';
 import type { OutputLine } from '../output/output-capture.js';
@@ -19,13 +19,22 @@ export const HostOptionsSchema = z.strictObject({
   /** Worker processes serving calls in parallel. Default 1. */
   workers: z.number().int().min(1).max(256).default(1),
   /**
-   * Calls a worker may be sent before it has answered the first. The worker still runs them one
-   * at a time, in order; sending ahead saves a round trip per call under concurrency. A call
-   * waiting behind one that kills its worker never started and runs on another worker. Default 1.
+   * Calls (or callMany chunks) a worker may be sent before it has answered the first. The worker
+   * still runs them one at a time, in order, each with its own limits and clock; sending ahead
+   * lets calls issued together travel in one message, and their results come back together.
+   * A call waiting behind one that kills its worker never started and runs on another worker.
+   * 1 sends a worker one call at a time. Default 32.
    */
-  pipeline: z.number().int().min(1).max(256).default(1),
+  pipeline: z.number().int().min(1).max(256).default(32),
   /** Start the workers at once instead of on the first call. Default false. */
   eager: z.boolean().default(false),
+  /**
+   * Workers kept started and idle beside the pool's, from the first call on (or at once with
+   * `eager`): the call after a crash takes one instead of waiting for a worker to start, and
+   * another starts in the background. Each costs a Node process's memory (about 50 MiB). For a
+   * harness feeding crashing inputs. Default 0.
+   */
+  standby: z.number().int().min(0).max(16).default(0),
   /** Limits of every call (DEFAULT_LIMITS fills what is not given). */
   limits: LimitsSchema.default({}),
   /** Environment variables of the workers, which otherwise start with an empty environment. Default {}. */
@@ -80,6 +89,21 @@ export const CallOptionsSchema = LimitsSchema.extend({
 });
 /** Options of `host.call`. */
 export type CallOptions = z.input<typeof CallOptionsSchema>;
+
+/** Options of `host.callMany`: those of `call`, for every element, and how the elements travel. */
+export const CallManyOptionsSchema = CallOptionsSchema.extend({
+  /**
+   * `'run'`: elements run back to back and the worker checks what they left behind (threads,
+   * timers, limits, descriptors …) once per chunk of about a millisecond: a change one element
+   * makes may be seen by the elements after it in that chunk (and the worker retires after it).
+   * `'call'`: every element is checked as a `call` is. Default 'run'.
+   */
+  isolation: IsolationSchema.default('run'),
+  /** Elements sent to a worker in one message. Default 2048. */
+  chunkSize: z.number().int().min(1).max(1_000_000).default(2048),
+});
+/** Options of `host.callMany`. */
+export type CallManyOptions = z.input<typeof CallManyOptionsSchema>;
 
 /** Parses options with a schema; a bad option is INVALID_ARGUMENT naming it and what was expected. */
 export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {

@@ -22,7 +22,7 @@ export class WorkerPool {
    * Workers started ahead of any call (eager start, a replacement for one that died), each
    * taken by the next call that finds no idle worker, so that no call starts one more.
    */
-  private readonly ahead: Array<Promise<WorkerProcess | undefined>> = [];
+  private readonly ahead: AheadWorker[] = [];
   private readonly breaker: StartBreaker;
   private closed = false;
   /** Calls waiting in the queue, rejected by close(); a running call is left to finish. */
@@ -34,6 +34,8 @@ export class WorkerPool {
     breaker: { threshold: number; cooldownMs: number; maxCooldownMs: number },
     /** Calls a worker may be sent before it has answered the first (1: one at a time). */
     readonly pipeline = 1,
+    /** Workers kept started ahead of calls beside the slots' (see the host's `standby` option). */
+    readonly standby = 0,
   ) {
     this.queue = new PQueue({ concurrency: size * pipeline });
     this.breaker = new StartBreaker(breaker.threshold, breaker.cooldownMs, breaker.maxCooldownMs);
@@ -117,20 +119,46 @@ export class WorkerPool {
     return this.start(true);
   }
 
-  /** Starts every slot's worker now (the next calls take them). */
+  /** Starts every slot's worker now, and the standby ones (the next calls take them). */
   async warm(): Promise<void> {
     const missing = this.size - this.all.size - this.starting.size;
-    for (let i = 0; i < missing; i += 1) this.ahead.push(this.start().catch(() => undefined));
-    await Promise.all(this.ahead);
+    for (let i = 0; i < missing; i += 1) this.startAhead();
+    this.topUpStandby();
+    await Promise.all(this.ahead.map((entry) => entry.starting));
   }
 
-  /** A worker started ahead of calls, if one is there or on its way. */
+  /** A worker started ahead of calls, if one is there or on its way: one that has started first. */
   private async takeAhead(): Promise<WorkerProcess | undefined> {
     while (this.ahead.length > 0) {
-      const worker = await this.ahead.shift()!;
+      const started = this.ahead.findIndex((entry) => entry.settled);
+      const entry = this.ahead.splice(started >= 0 ? started : 0, 1)[0]!;
+      const worker = await entry.starting;
+      this.topUpStandby();
       if (worker?.usable && worker.load === 0) return worker;
     }
     return undefined;
+  }
+
+  /** Starts a worker ahead of calls: the next call that finds no idle worker takes it. */
+  private startAhead(): void {
+    const entry: AheadWorker = { starting: Promise.resolve(undefined), settled: false };
+    entry.starting = this.start().then(
+      (worker) => {
+        entry.settled = true;
+        return worker;
+      },
+      () => {
+        entry.settled = true;
+        return undefined;
+      },
+    );
+    this.ahead.push(entry);
+  }
+
+  /** Keeps `standby` workers started or starting ahead of calls (none while the breaker is open). */
+  private topUpStandby(): void {
+    if (this.standby === 0 || this.closed || this.breaker.open) return;
+    while (this.ahead.length < this.standby) this.startAhead();
   }
 
   /** Pids of the live workers. */
@@ -139,6 +167,7 @@ export class WorkerPool {
   }
 
   private async acquire(): Promise<WorkerProcess> {
+    this.topUpStandby();
     if (this.pipeline > 1) return this.acquirePipelined();
     while (this.idle.length > 0) {
       const worker = this.idle.pop()!;
@@ -176,10 +205,11 @@ export class WorkerPool {
    * otherwise). Start failures go to the breaker as for any start; an open breaker starts none.
    */
   private replace(): void {
+    if (this.standby > 0) return this.topUpStandby();
     if (this.closed || this.ahead.length > 0 || this.breaker.open) return;
     // A call that found no idle worker may have started one already.
     if (this.slots.size + this.starting.size >= this.size) return;
-    this.ahead.push(this.start().catch(() => undefined));
+    this.startAhead();
   }
 
   private release(worker: WorkerProcess): void {
@@ -247,6 +277,12 @@ export class WorkerPool {
     await Promise.all([...this.all].map((worker) => worker.close(graceMs)));
     this.idle.length = 0;
   }
+}
+
+/** A worker started ahead of any call, and whether its start has ended. */
+interface AheadWorker {
+  starting: Promise<WorkerProcess | undefined>;
+  settled: boolean;
 }
 
 function cancelledWaiting(signal: AbortSignal): AirlockError {

@@ -6,7 +6,6 @@ import {
   Disposable,
   type Message,
   type MessageReader,
-  type MessageWriter,
 } from 'vscode-jsonrpc/node';
 
 /** Raised when a worker breaks the protocol; the host kills that worker. */
@@ -26,7 +25,9 @@ export function guardedChannel(
   maxFrameBytes: number,
   /** A second answer to a request already answered: a forged or replayed reply, dropped. */
   onDuplicate: (id: string | number) => void,
-): { reader: MessageReader; writer: MessageWriter } {
+  /** Takes the hot path's messages (once checked) before vscode-jsonrpc's dispatch; true when taken. */
+  take: (message: Message) => boolean,
+): { reader: MessageReader; writer: FrameWriter } {
   const outstanding = new Set<string | number>();
   const writer = new FrameWriter(output);
   const write = writer.write.bind(writer);
@@ -35,7 +36,7 @@ export function guardedChannel(
     if (request.method !== undefined && request.id !== undefined) outstanding.add(request.id);
     return write(message);
   };
-  return { reader: new GuardedReader(new FrameReader(input, maxFrameBytes, PARTIAL_FRAME_STALL_MS), outstanding, onDuplicate), writer };
+  return { reader: new GuardedReader(new FrameReader(input, maxFrameBytes, PARTIAL_FRAME_STALL_MS), outstanding, onDuplicate, take), writer };
 }
 
 /** What check() says of a second answer to an answered request. */
@@ -58,6 +59,7 @@ class GuardedReader extends AbstractMessageReader {
     private readonly inner: FrameReader,
     private readonly outstanding: Set<string | number>,
     private readonly onDuplicate: (id: string | number) => void,
+    private readonly take: (message: Message) => boolean,
   ) {
     super();
     inner.onError((error) => this.fireError(error));
@@ -69,7 +71,7 @@ class GuardedReader extends AbstractMessageReader {
     const listening = this.inner.listen((message) => {
       if (broken) return;
       const problem = this.check(message);
-      if (problem === undefined) return callback(message);
+      if (problem === undefined) return this.take(message) ? undefined : callback(message);
       if (problem === DUPLICATE) return this.onDuplicate((message as unknown as { id: string | number }).id);
       broken = true;
       this.fireError(new ProtocolViolation(problem));

@@ -2,11 +2,19 @@ import { tmpdir } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import {
   AIRLOCK_VERSION,
+  type CallError,
+  type CallParams,
+  type CallRun,
+  type FrameWriter,
   type HelloResult,
+  type Isolation,
+  type ResultsParams,
+  type RetireParams,
   HelloResultSchema,
   type Limits,
   Methods,
   PROTOCOL_VERSION,
+  REQUESTS,
   RESULT_SCHEMAS,
   RPC_AIRLOCK_ERROR,
   WorkerErrorDataSchema,
@@ -14,7 +22,7 @@ import {
 import type { ChildProcess } from 'node:child_process';
 import { execa } from 'execa';
 import { debuglog } from 'node:util';
-import { type MessageConnection, ResponseError, createMessageConnection } from 'vscode-jsonrpc/node';
+import { type Message, type MessageConnection, ResponseError, createMessageConnection } from 'vscode-jsonrpc/node';
 import { AirlockError } from '../errors/airlock-error.js';
 import { type KillIntent, type WorkerExit, classifyDeath } from '../errors/classify.js';
 import { type OutputLine, OutputCapture } from '../output/output-capture.js';
@@ -24,6 +32,7 @@ import { guardedChannel } from './channel-guard.js';
 import { inheritableFds } from './inherited-fds.js';
 import { killCommandGroups, killOrphans, memoryEvidence } from './leftovers.js';
 import { hasExited, killTree, readStartTime } from './proc-reader.js';
+import { readResultLog } from './result-log.js';
 
 /** How to start a worker process. */
 export interface WorkerLaunch {
@@ -55,6 +64,24 @@ export interface CallInfo {
   accept?: ((result: unknown) => unknown) | undefined;
 }
 
+/** How one call of a run ended. */
+export type CallOutcome = { value: unknown } | { error: AirlockError };
+
+/**
+ * Calls of one function sent to a worker together (`host.call` is a run of one): call `i`
+ * takes `args[i]`. The worker runs them one at a time, in order.
+ */
+export interface RunRequest {
+  call: Omit<CallParams, 'args'>;
+  /** Wire-encoded arguments of each call. */
+  args: unknown[];
+  isolation: Isolation;
+  /** Settles call `index`, once each. A NotStarted error means it never ran: run it elsewhere. */
+  settle(index: number, outcome: CallOutcome): void;
+  /** Decodes and checks call `index`'s wire value; throws when it does not fit what the call declared. */
+  accept(value: unknown, index: number): unknown;
+}
+
 /**
  * A pipelined call that never started because the worker in front of it died first; the pool
  * runs it on another worker (it never ran, so this is no replay).
@@ -68,21 +95,26 @@ export class StartFailure extends Error {
   override name = 'StartFailure';
 }
 
+/** Something sent to a worker: a control request (vscode-jsonrpc) or a run of calls (the hot path). */
 interface ActiveCall {
   info: CallInfo;
   /** Whether the call is at the head of the queue, running, with its limits armed. */
   armed: boolean;
+  /** Whether it went out on the channel. */
+  sent: boolean;
   /** Settled already (cancelled while it waited behind another call); its answer is dropped. */
   dropped: boolean;
   method: string;
   intent: KillIntent | undefined;
   /** Settles the call if the killed worker is not seen to exit in time. */
   settleTimer: NodeJS.Timeout | undefined;
-  resolve: (value: unknown) => void;
-  reject: (error: AirlockError) => void;
   watch: CallWatch | undefined;
   timer: NodeJS.Timeout | undefined;
   onAbort: (() => void) | undefined;
+  /** A control request: its params, and how it settles. */
+  request?: { params: unknown; resolve: (value: unknown) => void; reject: (error: AirlockError) => void };
+  /** A run: what it is, the sequence number of its first call, and how many calls have settled. */
+  run?: { spec: RunRequest; first: number; done: number };
 }
 
 let sequence = 0;
@@ -99,6 +131,8 @@ interface RefHandle {
 const CHANNEL_CLOSE_GRACE_MS = 1000;
 /** How long a call waits for the exit of a worker the host killed before it settles anyway. */
 const KILL_SETTLE_MS = 3000;
+/** How late a worker may report a call's end (it sends the outcomes of calls run back to back about every millisecond). */
+const RUN_REPORT_SLACK_MS = 5;
 
 /**
  * One supervised worker process: its channel, its plugin output, its one running call, and
@@ -112,7 +146,13 @@ export class WorkerProcess {
   /** Resolves once the process has exited and its temp dir is gone. */
   readonly exited: Promise<WorkerExit>;
   private readonly connection: MessageConnection;
+  /** The channel's writer, which the hot path writes to directly. */
+  private readonly writer: FrameWriter;
   private readonly output: OutputCapture;
+  /** Runs queued this turn, sent together at its end. */
+  private readonly outbox: CallRun[] = [];
+  /** Sequence number of the next call sent on this channel. */
+  private nextSeq = 0;
   /** Calls sent to the worker, in order; the worker runs them one at a time, so the first is running. */
   private readonly calls: ActiveCall[] = [];
   /** Resolves when the worker's channel has reached its end. */
@@ -171,11 +211,17 @@ export class WorkerProcess {
     trackGroup(this.pid);
     this.handles = [child, child.stdin, child.stdout, child.stderr, child.stdio[3]].filter((handle) => handle !== null) as RefHandle[];
     liveWorkers.add(this);
-    const { reader, writer } = guardedChannel(child.stdout as Readable, child.stdin as Writable, launch.maxFrameBytes, (id) =>
-      // The call it answers has settled already (a forged reply won, or this one is a replay): that
-      // call's worker cannot be trusted with another, but the call running now is not to blame.
-      this.retireSoon(`it answered request ${JSON.stringify(id)} twice (a forged or replayed reply)`),
+    const { reader, writer } = guardedChannel(
+      child.stdout as Readable,
+      child.stdin as Writable,
+      launch.maxFrameBytes,
+      (id) =>
+        // The call it answers has settled already (a forged reply won, or this one is a replay): that
+        // call's worker cannot be trusted with another, but the call running now is not to blame.
+        this.retireSoon(`it answered request ${JSON.stringify(id)} twice (a forged or replayed reply)`),
+      (message) => this.takeHotMessage(message),
     );
+    this.writer = writer;
     this.connection = createMessageConnection(reader, writer);
     this.output = new OutputCapture({ stdout: child.stdio[3] as Readable, stderr: child.stderr as Readable }, (line) =>
       launch.onLine({ ...line, workerPid: this.pid }),
@@ -204,10 +250,21 @@ export class WorkerProcess {
       child.once('error', () => undefined);
     });
     void this.subprocess.catch(() => undefined);
-    // The worker's word that a call left it changed (params checked by the guard): sent before
-    // that call's answer, or after it for what the worker checks once the answer is on its way.
-    this.connection.onNotification(Methods.retire, (params) => this.retireSoon(params.reason));
     this.connection.listen();
+  }
+
+  /**
+   * Results, and the worker's word that a call left it changed, read in order as they arrive
+   * (params checked by the guard). A retire notice comes before the answer of the call that
+   * caused it for what could act by itself, after it for what the worker checks once the answer
+   * is on its way.
+   */
+  private takeHotMessage(message: Message): boolean {
+    const { method, params } = message as { method?: string; params?: unknown };
+    if (method === Methods.results.method) this.onResults(params as ResultsParams);
+    else if (method === Methods.retire.method) this.retireSoon((params as RetireParams).reason);
+    else return false;
+    return true;
   }
 
   /** Spawns a worker and completes the handshake; throws StartFailure naming the cause. */
@@ -305,45 +362,108 @@ export class WorkerProcess {
 
   /**
    * Runs one request. Settles exactly once: with the result, with the worker's own error, or
-   * (when the worker dies or is killed) with the classified death.
+   * (when the worker dies or is killed) with the classified death. A `call` travels on the hot
+   * path as a run of one.
    */
-  request(method: keyof typeof Methods & string, params: unknown, info: CallInfo): Promise<unknown> {
-    if (!this.usable) return Promise.reject(new AirlockError('UNAVAILABLE', `Worker ${this.pid} is no longer usable`, { workerPid: this.pid }));
+  request(method: keyof typeof REQUESTS | 'call', params: unknown, info: CallInfo): Promise<unknown> {
+    if (method === 'call') return this.callOnce(params as CallParams, info);
+    if (!this.usable) return Promise.reject(this.unusable());
     if (info.signal?.aborted) return Promise.reject(cancelled(info.signal.reason, this.pid));
-    const type = Methods[method] as { method: string };
+    const type = REQUESTS[method];
     return new Promise<unknown>((resolve, reject) => {
-      const call: ActiveCall = {
+      this.enqueue(this.item(info, type.method, { request: { params, resolve, reject } }));
+    });
+  }
+
+  /** One call, as a run of one: resolves to `info.accept` of its result (or `{ value }`). */
+  private callOnce(params: CallParams, info: CallInfo): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
+      const { args, ...call } = params;
+      this.runCalls(
+        {
+          call,
+          args: [args],
+          isolation: 'call',
+          settle: (_index, outcome) => ('error' in outcome ? reject(outcome.error) : resolve(outcome.value)),
+          accept: (value) => (info.accept ? info.accept({ value }) : { value }),
+        },
         info,
-        armed: false,
-        dropped: false,
-        method: type.method,
-        intent: undefined,
-        settleTimer: undefined,
-        resolve,
-        reject,
-        timer: undefined,
-        onAbort: undefined,
-        watch: undefined,
-      };
-      this.calls.push(call);
-      this.holdEventLoop(true);
-      if (info.signal) {
-        const signal = info.signal;
-        call.onAbort = () => {
-          if (call.armed) return this.kill({ kind: 'cancel', reason: signal.reason });
-          // Queued behind another call: it has not started, so nothing needs killing. It is
-          // settled now; the worker may still run it when its turn comes, and its answer is dropped.
-          call.dropped = true;
-          call.reject(cancelled(signal.reason, this.pid));
-        };
-        signal.addEventListener('abort', call.onAbort, { once: true });
-      }
-      if (this.calls.length === 1) this.arm(call);
-      this.connection.sendRequest(type.method, params).then(
-        (result) => this.onResponse(call, type.method, result),
-        (error: unknown) => this.onErrorResponse(call, error),
       );
     });
+  }
+
+  /**
+   * Sends a run of calls (settled one by one through `spec.settle`). Runs issued in the same
+   * turn of the event loop travel in one message.
+   */
+  runCalls(spec: RunRequest, info: CallInfo): void {
+    const refuse = (error: AirlockError) => spec.args.forEach((_, index) => spec.settle(index, { error }));
+    if (!this.usable) return refuse(this.unusable());
+    if (info.signal?.aborted) return refuse(cancelled(info.signal.reason, this.pid));
+    const item = this.item(info, Methods.calls.method, { run: { spec, first: this.nextSeq, done: 0 } });
+    this.nextSeq += spec.args.length;
+    this.enqueue(item);
+  }
+
+  private unusable(): AirlockError {
+    return new AirlockError('UNAVAILABLE', `Worker ${this.pid} is no longer usable`, { workerPid: this.pid });
+  }
+
+  private item(info: CallInfo, method: string, what: Pick<ActiveCall, 'request' | 'run'>): ActiveCall {
+    return { info, armed: false, sent: false, dropped: false, method, intent: undefined, settleTimer: undefined, watch: undefined, timer: undefined, onAbort: undefined, ...what };
+  }
+
+  private enqueue(call: ActiveCall): void {
+    this.calls.push(call);
+    this.holdEventLoop(true);
+    if (call.info.signal) {
+      const signal = call.info.signal;
+      call.onAbort = () => {
+        if (call.armed) return this.kill({ kind: 'cancel', reason: signal.reason });
+        // Queued behind another call: it has not started, so nothing needs killing. It is
+        // settled now; the worker may still run it when its turn comes, and its answer is dropped.
+        call.dropped = true;
+        this.rejectAll(call, cancelled(signal.reason, this.pid));
+      };
+      signal.addEventListener('abort', call.onAbort, { once: true });
+    }
+    if (this.calls.length === 1) this.arm(call);
+    this.pump();
+  }
+
+  /**
+   * Sends what may go now. Runs go out as soon as they are queued, in one message per turn; a
+   * control request waits until everything before it has settled, and nothing goes out behind
+   * it until it has (the worker answers the two kinds on different paths).
+   */
+  private pump(): void {
+    if (!this.alive) return;
+    for (let index = 0; index < this.calls.length; index += 1) {
+      const call = this.calls[index]!;
+      if (call.sent) {
+        if (call.request !== undefined) return;
+        continue;
+      }
+      if (call.request !== undefined) {
+        if (index > 0) return;
+        call.sent = true;
+        this.connection.sendRequest(call.method, call.request.params).then(
+          (result) => this.onResponse(call, result),
+          (error: unknown) => this.onErrorResponse(call, error),
+        );
+        return;
+      }
+      call.sent = true;
+      const { spec, first } = call.run!;
+      this.outbox.push({ first, call: spec.call, args: spec.args, isolation: spec.isolation });
+      if (this.outbox.length === 1) process.nextTick(() => this.flushOutbox());
+    }
+  }
+
+  private flushOutbox(): void {
+    if (this.outbox.length === 0 || !this.alive) return;
+    const runs = this.outbox.splice(0);
+    void this.writer.write({ jsonrpc: '2.0', method: Methods.calls.method, params: { runs } } as Message);
   }
 
   /** Starts the running call's clocks and watches: a call's limits count from when it runs. */
@@ -355,21 +475,104 @@ export class WorkerProcess {
       this.kill({ kind: 'limit', limit: 'output', detail: `${bytes} bytes written, the limit is ${info.limits.maxOutputBytes} bytes` }),
     );
     if (info.limits.timeoutMs !== undefined) {
+      // Calls run back to back report in chunks: the host sees one move on up to a chunk late,
+      // so the next call's clock starts then, and gets that slack so that it is never cut short.
       const timeoutMs = info.limits.timeoutMs;
-      call.timer = setTimeout(() => this.kill({ kind: 'timeout', timeoutMs }), timeoutMs);
+      const slack = call.run !== undefined ? RUN_REPORT_SLACK_MS : 0;
+      call.timer = setTimeout(() => this.kill({ kind: 'timeout', timeoutMs }), timeoutMs + slack);
     }
   }
 
-  private onResponse(call: ActiveCall, method: string, result: unknown): void {
+  /**
+   * Outcomes of consecutive calls, straight off the channel (schema-checked by the guard), or
+   * (`replay`) out of a dead or killed worker's result log, which may settle calls the host had
+   * already decided to kill for: they had ended, the one without an outcome had not.
+   */
+  private onResults(params: ResultsParams, replay = false): void {
+    const { first, values, errors } = params;
+    for (let index = 0; index < values.length; index += 1) {
+      if (!replay && (!this.alive || this.active?.intent !== undefined)) return;
+      const call = this.active;
+      const run = call?.run;
+      const seq = first + index;
+      if (call === undefined || run === undefined || run.first + run.done !== seq) {
+        if (replay) return;
+        // Results of calls that settled already (a forged or replayed reply), or of calls never sent.
+        const settled = run === undefined ? seq < this.nextSeq && !this.calls.some((c) => c.run !== undefined) : seq < run.first + run.done;
+        if (settled) return this.retireSoon(`it answered call ${seq} twice (a forged or replayed reply)`);
+        return this.kill({ kind: 'protocol', detail: `it answered call ${seq}, which is not the one running` });
+      }
+      if (index === 0 && !replay) call.watch?.sample();
+      if (!replay && call.intent !== undefined) return;
+      const error = errors?.[index];
+      if (error !== undefined) this.settleError(call, run, error);
+      else this.settleValue(call, run, values[index], replay);
+    }
+    const call = this.active;
+    if (!replay && call?.run !== undefined && call.armed && call.run.done > 0) this.rearm(call);
+  }
+
+  /** Call `run.done` of the running run returned `value`. */
+  private settleValue(call: ActiveCall, run: NonNullable<ActiveCall['run']>, value: unknown, replay = false): void {
+    let accepted: unknown;
+    try {
+      accepted = run.spec.accept(value, run.done);
+    } catch (error) {
+      if (replay) return;
+      this.kill({ kind: 'protocol', detail: `its result does not fit the call: ${(error as Error).message}` });
+      return;
+    }
+    const index = run.done++;
+    if (!call.dropped) run.spec.settle(index, { value: accepted });
+    this.afterElement(call);
+  }
+
+  /** Call `run.done` of the running run failed in the worker (or was refused there: it never started). */
+  private settleError(call: ActiveCall, run: NonNullable<ActiveCall['run']>, error: CallError): void {
+    const index = run.done++;
+    const { code, ...fields } = error.data;
+    if (fields.details?.notStarted === true && this.retiring !== undefined) {
+      // Refused by a worker that retired (after the call before it, or because it cannot give
+      // this one its limits): it never ran, so it runs elsewhere, and never on this worker again.
+      if (!call.dropped) run.spec.settle(index, { error: new NotStarted(`worker ${this.pid} retired before the call started: ${error.message}`) as AirlockError });
+      if (run.done === run.spec.args.length) this.finish(call);
+      this.retireIfDue();
+      return;
+    }
+    const output = run.spec.isolation === 'call' ? this.output.lastLines() : [];
+    if (!call.dropped) {
+      const details = this.retiring !== undefined ? { ...fields.details, retired: this.retiring } : fields.details;
+      run.spec.settle(index, { error: new AirlockError(code, error.message, { ...fields, ...(details !== undefined && { details }), output, workerPid: this.pid }) });
+    }
+    this.afterElement(call);
+  }
+
+  /** After one call of a run settled: the run ends with its last call. */
+  private afterElement(call: ActiveCall): void {
+    this.callsServed += 1;
+    if (this.retiring === undefined && this.callsServed >= this.maxCalls) this.retiring = `it served its ${this.maxCalls} call(s) (maxCallsPerWorker)`;
+    if (call.run!.done === call.run!.spec.args.length) this.finish(call);
+    this.retireIfDue();
+  }
+
+  /** The next call of a run starts: its clocks and watches start again. */
+  private rearm(call: ActiveCall): void {
+    this.release(call);
+    this.output.endCall();
+    if (this.usable) this.arm(call);
+  }
+
+  /** A control request's answer. */
+  private onResponse(call: ActiveCall, result: unknown): void {
     if (!this.inOrder(call) || call.intent !== undefined) return;
     // A last look: a call that returned at once may still have left more threads or processes
     // behind than it may start, or used more CPU than it may.
     call.watch?.sample();
     if (call.intent !== undefined) return;
-    const schema = RESULT_SCHEMAS.get(method);
+    const schema = RESULT_SCHEMAS.get(call.method);
     const parsed = schema ? schema.safeParse(result) : { success: true as const, data: result };
     if (!parsed.success) {
-      this.kill({ kind: 'protocol', detail: `its result for ${method} does not match the protocol: ${parsed.error.message}` });
+      this.kill({ kind: 'protocol', detail: `its result for ${call.method} does not match the protocol: ${parsed.error.message}` });
       return;
     }
     let value: unknown = parsed.data;
@@ -382,7 +585,7 @@ export class WorkerProcess {
       }
     }
     this.finish(call);
-    if (!call.dropped) call.resolve(value);
+    if (!call.dropped) call.request!.resolve(value);
     this.afterCall();
   }
 
@@ -404,15 +607,13 @@ export class WorkerProcess {
     const output = this.finish(call);
     const { code, ...fields } = data.data;
     if (fields.details?.notStarted === true && this.retiring !== undefined) {
-      // Refused by a worker that retired (after the call before it, or because it cannot give
-      // this one its limits): it never ran, so it runs elsewhere, and never on this worker again.
       this.retireIfDue();
-      if (!call.dropped) call.reject(new NotStarted(`worker ${this.pid} retired before the call started: ${error.message}`) as AirlockError);
+      if (!call.dropped) call.request!.reject(new NotStarted(`worker ${this.pid} retired before the call started: ${error.message}`) as AirlockError);
       return;
     }
     if (!call.dropped) {
       const details = this.retiring !== undefined ? { ...fields.details, retired: this.retiring } : fields.details;
-      call.reject(new AirlockError(code, error.message, { ...fields, ...(details !== undefined && { details }), output, workerPid: this.pid }));
+      call.request!.reject(new AirlockError(code, error.message, { ...fields, ...(details !== undefined && { details }), output, workerPid: this.pid }));
     }
     this.afterCall();
   }
@@ -434,10 +635,17 @@ export class WorkerProcess {
     debug('retiring worker %d: %s', this.pid, this.retiring);
     this.pendingIntent = { kind: 'retire', reason: this.retiring };
     for (const waiting of this.calls.splice(0)) {
-      this.release(waiting);
-      if (!waiting.dropped) waiting.reject(new NotStarted(`worker ${this.pid} retired before the call started`) as AirlockError);
+      this.forget(waiting);
+      if (!waiting.dropped) this.rejectAll(waiting, new NotStarted(`worker ${this.pid} retired before the call started`) as AirlockError);
     }
     killTree(this.pid);
+  }
+
+  /** Settles every call of `call` not settled yet with `error`. */
+  private rejectAll(call: ActiveCall, error: AirlockError): void {
+    if (call.request !== undefined) return call.request.reject(error);
+    const run = call.run!;
+    while (run.done < run.spec.args.length) run.spec.settle(run.done++, { error });
   }
 
   /** Retires the worker once no call is running on it (at once if it is idle). */
@@ -446,22 +654,28 @@ export class WorkerProcess {
     if (this.calls.length === 0) this.retireIfDue();
   }
 
-  /** Drops a call's clocks and listeners without settling it. */
+  /** Stops a call's clocks and watches. */
   private release(call: ActiveCall): void {
     call.watch?.stop();
     clearTimeout(call.timer);
     clearTimeout(call.settleTimer);
+  }
+
+  /** Drops a call's clocks and listeners without settling it. */
+  private forget(call: ActiveCall): void {
+    this.release(call);
     if (call.onAbort) call.info.signal?.removeEventListener('abort', call.onAbort);
   }
 
   /** Ends the active call's bookkeeping; returns its last output lines. */
   private finish(call: ActiveCall): string[] {
-    this.release(call);
+    this.forget(call);
     this.calls.shift();
     const lines = this.output.endCall();
     const next = this.active;
     if (next !== undefined && this.usable) this.arm(next);
     if (this.calls.length === 0 && this.alive && !this.closing) this.holdEventLoop(false);
+    this.pump();
     return lines;
   }
 
@@ -502,17 +716,44 @@ export class WorkerProcess {
   /** Settles a call whose worker the host killed, by the host's intent, without waiting for the exit. */
   private settleKilled(call: ActiveCall): void {
     if (this.active !== call || call.intent === undefined) return;
-    const output = this.finish(call);
-    call.reject(
+    this.replayLog();
+    if (this.active !== call) return;
+    this.settleDeath(
+      call,
       classifyDeath(call.intent, { signal: 'SIGKILL', exitCode: null }, {
         memoryPressure: false,
         memoryLimited: false,
         cpuLimited: false,
-        output,
+        output: this.output.lastLines(),
         workerPid: this.pid,
         operation: call.info.operation,
       }),
     );
+  }
+
+  /** Settles what the result log of this (dead or stopped) worker holds for the running run. */
+  private replayLog(): void {
+    const run = this.active?.run;
+    if (run === undefined) return;
+    // A call that ended is not the one that hung or was cancelled; but a limit the host saw
+    // exceeded (processes, CPU, memory, output) is the running call's even if it returned since.
+    const intent = this.active!.intent;
+    if (intent !== undefined && intent.kind !== 'timeout' && intent.kind !== 'cancel') return;
+    const logged = readResultLog(this.tempDir, run.first + run.done);
+    if (logged !== undefined) this.onResults(logged, true);
+  }
+
+  /**
+   * The running call ends with its worker: a request, or the run's current call, rejects with
+   * `error`; the run's calls after it never started (the pool runs them elsewhere).
+   */
+  private settleDeath(call: ActiveCall, error: AirlockError): void {
+    this.finish(call);
+    if (call.dropped) return;
+    if (call.request !== undefined) return call.request.reject(error);
+    const run = call.run!;
+    run.spec.settle(run.done++, { error });
+    this.rejectAll(call, new NotStarted(`worker ${this.pid} died before the call started`) as AirlockError);
   }
 
   /** Asks the worker to end (closing its channel), then kills it after `graceMs`. */
@@ -545,10 +786,14 @@ export class WorkerProcess {
     this.alive = false;
     // Answers the worker wrote before it died may still be in the pipe: take them first, so
     // that the call that was really running when it died is the one judged by its death.
-    if (this.calls.length > 1) {
+    const head = this.active;
+    if (this.calls.length > 1 || (head?.run !== undefined && head.run.spec.args.length - head.run.done > 1)) {
       await within(this.channelEnded, 250);
       for (let turn = 0; turn < 2 * this.calls.length + 2; turn += 1) await new Promise((r) => setImmediate(r));
     }
+    // Outcomes the worker had logged but not sent yet (a run reporting in chunks) are as good
+    // as sent: the call that was really running is the first one without one.
+    this.replayLog();
     const call = this.active;
     call?.watch?.sample();
     // Whatever the plugin left running in the worker's group goes with it.
@@ -561,15 +806,15 @@ export class WorkerProcess {
     // Give the pipes a moment to deliver the plugin's last words.
     await within(this.output.ended, 250);
     if (call && this.active === call) {
-      const output = this.finish(call);
       const limited = call.info.limits.memoryBytes !== undefined;
       const closing = this.pendingIntent?.kind === 'close' && (exit.signal === 'SIGTERM' || exit.signal === 'SIGKILL');
-      call.reject(
+      this.settleDeath(
+        call,
         classifyDeath(call.intent ?? (closing ? this.pendingIntent : undefined), exit, {
           memoryPressure: call.watch?.memoryPressure || (limited && memoryEvidence(this.tempDir)),
           memoryLimited: call.info.limits.memoryBytes !== undefined,
           cpuLimited: call.info.limits.cpuMs !== undefined,
-          output,
+          output: this.output.lastLines(),
           workerPid: this.pid,
           operation: call.info.operation,
         }),
@@ -577,8 +822,8 @@ export class WorkerProcess {
     }
     // Calls queued behind the one that died never started: the pool runs them elsewhere.
     for (const waiting of this.calls.splice(0)) {
-      if (waiting.onAbort) waiting.info.signal?.removeEventListener('abort', waiting.onAbort);
-      if (!waiting.dropped) waiting.reject(new NotStarted(`worker ${this.pid} died before the call started`) as AirlockError);
+      this.forget(waiting);
+      if (!waiting.dropped) this.rejectAll(waiting, new NotStarted(`worker ${this.pid} died before the call started`) as AirlockError);
     }
     this.connection.dispose();
     for (const stream of [this.subprocess.stdout, this.subprocess.stderr, this.subprocess.stdio[3]]) {

@@ -25,6 +25,8 @@ export class FrameReader extends AbstractMessageReader {
   /** Body length of the frame being read, or -1 while reading a header. */
   private bodyLength = -1;
   private callback: DataCallback | undefined;
+  /** Takes the hot path's messages before vscode-jsonrpc sees them (see `intercept`). */
+  private interceptor: ((message: Message) => boolean) | undefined;
   private failed = false;
   private stallTimer: NodeJS.Timeout | undefined;
   private lastDataAt = 0;
@@ -40,6 +42,14 @@ export class FrameReader extends AbstractMessageReader {
     private readonly stallMs?: number,
   ) {
     super();
+  }
+
+  /**
+   * Hands every message to `take` first, synchronously and in order; those it returns true for
+   * never reach vscode-jsonrpc, which dispatches one message per event-loop turn.
+   */
+  intercept(take: (message: Message) => boolean): void {
+    this.interceptor = take;
   }
 
   listen(callback: DataCallback): Disposable {
@@ -133,7 +143,7 @@ export class FrameReader extends AbstractMessageReader {
     if (typeof message !== 'object' || message === null || (message as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
       throw new FramingError(`A frame is not a JSON-RPC 2.0 message: ${preview(Buffer.from(body))}`);
     }
-    this.callback?.(message as Message);
+    if (this.interceptor?.(message as Message) !== true) this.callback?.(message as Message);
     return !this.failed && this.buffered > 0;
   }
 

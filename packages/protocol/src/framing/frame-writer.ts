@@ -23,17 +23,38 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
 
   write(message: Message): Promise<void> {
     if (this.closed) return Promise.reject(new Error('The channel is closed'));
-    const body = JSON.stringify(message);
-    const length = Buffer.byteLength(body, 'utf8');
-    const frame = Buffer.allocUnsafe(length + 40);
-    const headerLength = frame.write(`Content-Length: ${length}\r\n\r\n`, 0, 'latin1');
-    frame.write(body, headerLength, 'utf8');
-    this.pending.push(frame.subarray(0, headerLength + length));
+    this.pending.push(frameOf(message));
     if (!this.scheduled) {
       this.scheduled = true;
       process.nextTick(() => this.flush());
     }
     return Promise.resolve();
+  }
+
+  /**
+   * Writes a message now, after anything still pending, instead of at the end of the turn (a
+   * worker running calls back to back does not end its turn between them). Says whether every
+   * byte written so far has reached the kernel: only then does it survive this process's death.
+   */
+  writeNow(message: Message): boolean {
+    if (this.closed) return false;
+    this.pending.push(frameOf(message));
+    this.flush();
+    return this.stream.writableLength === 0;
+  }
+
+  /** Resolves once every byte written has reached the kernel (at once if it has). */
+  drained(): Promise<void> {
+    if (this.closed || this.stream.writableLength === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.stream.off('drain', done);
+        this.stream.off('close', done);
+        resolve();
+      };
+      this.stream.on('drain', done);
+      this.stream.on('close', done);
+    });
   }
 
   private flush(): void {
@@ -47,4 +68,14 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
   end(): void {
     this.flush();
   }
+}
+
+/** One message as a `Content-Length` frame. */
+function frameOf(message: Message): Buffer {
+  const body = JSON.stringify(message);
+  const length = Buffer.byteLength(body, 'utf8');
+  const frame = Buffer.allocUnsafe(length + 40);
+  const headerLength = frame.write(`Content-Length: ${length}\r\n\r\n`, 0, 'latin1');
+  frame.write(body, headerLength, 'utf8');
+  return frame.subarray(0, headerLength + length);
 }

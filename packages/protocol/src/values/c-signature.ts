@@ -121,26 +121,33 @@ export function expectedScalar(type: ScalarType): string {
   return `an integer from ${min} to ${max}${type.bits === 64 ? ' (a bigint beyond 2^53)' : ''}`;
 }
 
-/** Checks one scalar; returns the value to pass (numbers stay numbers, 64-bit may be bigint). */
-export function checkScalar(type: ScalarType, value: unknown, position: number, label: string): number | bigint | boolean {
+/**
+ * Checks one scalar; returns the value to pass (numbers stay numbers, 64-bit may be bigint).
+ * `label` names it in the error (a function: it is built only when there is an error).
+ */
+export function checkScalar(type: ScalarType, value: unknown, position: number, label: string | (() => string)): number | bigint | boolean {
   if (type.kind === 'bool') {
     if (typeof value === 'boolean') return value;
     if (value === 0 || value === 1) return value === 1;
   } else if (type.kind === 'float') {
     if (typeof value === 'number') return value;
     if (typeof value === 'bigint') return Number(value);
-  } else if (typeof value === 'number' || typeof value === 'bigint') {
-    if (typeof value === 'number' && !Number.isInteger(value)) {
-      throw new ArgumentError(`${label} expects ${expectedScalar(type)}, got ${describeValue(value)}`, position);
+  } else if (typeof value === 'number') {
+    if (!Number.isInteger(value)) throw new ArgumentError(`${nameOf(label)} expects ${expectedScalar(type)}, got ${describeValue(value)}`, position);
+    if (!Number.isSafeInteger(value)) {
+      throw new ArgumentError(`${nameOf(label)} expects ${expectedScalar(type)}, got ${describeValue(value)}, which is past 2^53 and no longer exact: pass a bigint`, position);
     }
-    if (typeof value === 'number' && !Number.isSafeInteger(value)) {
-      throw new ArgumentError(`${label} expects ${expectedScalar(type)}, got ${describeValue(value)}, which is past 2^53 and no longer exact: pass a bigint`, position);
-    }
-    const big = BigInt(value);
+    // Every safe integer fits a signed 64-bit type; narrower ones compare as numbers (the hot path).
+    if (type.bits === 64 ? type.signed || value >= 0 : value >= (type.signed ? -(2 ** (type.bits - 1)) : 0) && value <= (type.signed ? 2 ** (type.bits - 1) - 1 : 2 ** type.bits - 1)) return value;
+  } else if (typeof value === 'bigint') {
     const { min, max } = integerRange(type);
-    if (big >= min && big <= max) return value;
+    if (value >= min && value <= max) return value;
   }
-  throw new ArgumentError(`${label} expects ${expectedScalar(type)}, got ${describeValue(value)}`, position);
+  throw new ArgumentError(`${nameOf(label)} expects ${expectedScalar(type)}, got ${describeValue(value)}`, position);
+}
+
+function nameOf(label: string | (() => string)): string {
+  return typeof label === 'string' ? label : label();
 }
 
 /** `argument 2 (b: int)` */
@@ -165,27 +172,27 @@ export function checkArguments(signature: CallSignature, args: readonly unknown[
 }
 
 function checkArgument(slot: ArgumentSlot, value: unknown, position: number): void {
-  const label = argumentLabel(slot, position);
+  const label = () => argumentLabel(slot, position);
   switch (slot.kind) {
     case 'scalar':
       checkScalar(slot.type, value, position, label);
       return;
     case 'string':
       if (value === null || typeof value === 'string' || value instanceof Uint8Array || value instanceof OpaquePointer) return;
-      throw new ArgumentError(`${label} expects a string, a Uint8Array or null, got ${describeValue(value)}`, position);
+      throw new ArgumentError(`${label()} expects a string, a Uint8Array or null, got ${describeValue(value)}`, position);
     case 'pointer':
       if (value === null || value instanceof OpaquePointer) return;
-      throw new ArgumentError(`${label} expects a pointer returned by an earlier call (OpaquePointer) or null, got ${describeValue(value)}`, position);
+      throw new ArgumentError(`${label()} expects a pointer returned by an earlier call (OpaquePointer) or null, got ${describeValue(value)}`, position);
     case 'array-in':
       if (value === null || ArrayBuffer.isView(value) || (slot.element.kind === 'int' && slot.element.bits === 8 && typeof value === 'string')) return;
       if (Array.isArray(value)) {
-        value.forEach((item, index) => checkScalar(slot.element, item, position, `${label} element ${index}`));
+        value.forEach((item, index) => checkScalar(slot.element, item, position, () => `${label()} element ${index}`));
         return;
       }
-      throw new ArgumentError(`${label} expects an array or typed array of ${slot.element.kind === 'int' ? slot.element.name : slot.element.kind}, got ${describeValue(value)}`, position);
+      throw new ArgumentError(`${label()} expects an array or typed array of ${slot.element.kind === 'int' ? slot.element.name : slot.element.kind}, got ${describeValue(value)}`, position);
     case 'array-out':
       if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return;
       if (ArrayBuffer.isView(value) || Array.isArray(value)) return;
-      throw new ArgumentError(`${label} is an output buffer: pass its element count (a non-negative integer) or its initial contents, got ${describeValue(value)}`, position);
+      throw new ArgumentError(`${label()} is an output buffer: pass its element count (a non-negative integer) or its initial contents, got ${describeValue(value)}`, position);
   }
 }

@@ -103,31 +103,50 @@ function toElementArray(slot: ArgumentSlot & { element: ScalarType }, value: unk
  * output buffers).
  */
 export function callPrototype(library: LoadedLibrary, prototype: string, args: unknown, workerPid: number): unknown {
+  return prototypeCaller(library, prototype, workerPid)(args);
+}
+
+/**
+ * A prototype made ready to be called with many argument lists (a run of calls): the function
+ * is bound once, and a prototype of plain numbers passes its arguments straight through.
+ */
+export function prototypeCaller(library: LoadedLibrary, prototype: string, workerPid: number): (args: unknown) => unknown {
   const { signature, fn } = prepare(library, prototype);
-  if (!Array.isArray(args)) throw invalidArgument(`Arguments of a C call must be an array, got ${typeof args}`);
-  try {
-    checkArguments(signature, args);
-  } catch (error) {
-    if (error instanceof ArgumentError) throw invalidArgument(error.message, { argument: error.position });
-    throw error;
-  }
-  const { slots, native } = signature;
-  const prepared: unknown[] = new Array(slots.length);
-  for (let i = 0; i < slots.length; i += 1) prepared[i] = prepareArgument(slots[i]!, args[i], i, workerPid);
-  const nativeArgs: unknown[] = new Array(native.length);
-  for (let i = 0; i < native.length; i += 1) {
-    const { slot, length } = native[i]!;
-    const value = prepared[slot];
-    nativeArgs[i] = length ? (value === null ? 0 : (value as ArrayLike<unknown>).length) : value;
-  }
-  const raw = fn(...nativeArgs);
-  const result = convertResult(signature, raw, workerPid);
-  if (!signature.hasOutputs) return result;
-  const out: unknown[] = [];
-  slots.forEach((slot, i) => {
-    if (slot.kind === 'array-out') out.push(prepared[i]);
-  });
-  return { result, out };
+  const { slots, native, returns } = signature;
+  const direct =
+    !signature.hasOutputs &&
+    native.length === slots.length &&
+    slots.every((slot) => slot.kind === 'scalar' && slot.type.kind !== 'bool') &&
+    (returns.kind === 'scalar' || returns.kind === 'void');
+  return (args) => {
+    if (!Array.isArray(args)) throw invalidArgument(`Arguments of a C call must be an array, got ${typeof args}`);
+    try {
+      checkArguments(signature, args);
+    } catch (error) {
+      if (error instanceof ArgumentError) throw invalidArgument(error.message, { argument: error.position });
+      throw error;
+    }
+    if (direct) {
+      const raw = fn(...args);
+      return returns.kind === 'void' ? null : raw;
+    }
+    const prepared: unknown[] = new Array(slots.length);
+    for (let i = 0; i < slots.length; i += 1) prepared[i] = prepareArgument(slots[i]!, args[i], i, workerPid);
+    const nativeArgs: unknown[] = new Array(native.length);
+    for (let i = 0; i < native.length; i += 1) {
+      const { slot, length } = native[i]!;
+      const value = prepared[slot];
+      nativeArgs[i] = length ? (value === null ? 0 : (value as ArrayLike<unknown>).length) : value;
+    }
+    const raw = fn(...nativeArgs);
+    const result = convertResult(signature, raw, workerPid);
+    if (!signature.hasOutputs) return result;
+    const out: unknown[] = [];
+    slots.forEach((slot, i) => {
+      if (slot.kind === 'array-out') out.push(prepared[i]);
+    });
+    return { result, out };
+  };
 }
 
 function prepareArgument(slot: ArgumentSlot, value: unknown, position: number, workerPid: number): unknown {

@@ -8,9 +8,18 @@ import { type MessageConnection, ResponseError, createMessageConnection } from '
 import { WorkerFailure } from '../failure.js';
 import type { GuardedChannel } from './guard-stdio.js';
 
+/** The worker's end of the channel: the JSON-RPC connection, and its reader and writer for the hot path. */
+export interface WorkerChannel {
+  connection: MessageConnection;
+  reader: FrameReader;
+  writer: FrameWriter;
+}
+
 /** Opens the JSON-RPC connection on the guarded channel. */
-export function openConnection(channel: GuardedChannel, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): MessageConnection {
-  return createMessageConnection(new FrameReader(channel.input, maxFrameBytes), new FrameWriter(channel.output));
+export function openConnection(channel: GuardedChannel, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): WorkerChannel {
+  const reader = new FrameReader(channel.input, maxFrameBytes);
+  const writer = new FrameWriter(channel.output);
+  return { connection: createMessageConnection(reader, writer), reader, writer };
 }
 
 /** Turns anything an operation threw into the JSON-RPC error the host expects. */

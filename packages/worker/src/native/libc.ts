@@ -68,3 +68,15 @@ export function prctl(option: number, arg2 = 0): void {
 }
 
 void RLimit;
+
+/** mmap(2), for the result log shared with the host through a file. */
+export const mmap = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)') as (
+  addr: null,
+  length: number,
+  prot: number,
+  flags: number,
+  fd: number,
+  offset: number,
+) => unknown;
+export const PROT_READ_WRITE = 3;
+export const MAP_SHARED = 1;

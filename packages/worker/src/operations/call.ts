@@ -1,9 +1,8 @@
 import { type CallParams, decodeValue, encodeValue, isPrototype } from '@airlock/protocol';
-import { callPrototype } from '../abi/c-call.js';
+import { prototypeCaller } from '../abi/c-call.js';
 import { callArroyo, readArroyoMetadata } from '../abi/arroyo.js';
 import { invalidArgument } from '../failure.js';
 import { type LoadedLibrary, hasSymbol } from '../loader/library-cache.js';
-import { fflush } from '../native/libc.js';
 import type { WorkerContext } from './context.js';
 
 /** Resolves `abi: 'auto'`: a prototype means C, a library exporting plugin_metadata means Arroyo. */
@@ -17,28 +16,30 @@ export function resolveAbi(library: LoadedLibrary, params: Pick<CallParams, 'abi
   );
 }
 
-/** The `airlock/call` operation: load (once), apply limits, call, encode the result. */
-export function runCall(context: WorkerContext, params: CallParams): { value: unknown } {
-  const args = decodeValue(params.args);
+/**
+ * One call made ready to run with many argument lists (a run): its limits applied, its library
+ * loaded (once per worker), its ABI resolved and its function bound. Each use takes wire-encoded
+ * arguments and gives the wire-encoded result.
+ */
+export function prepareCall(context: WorkerContext, params: Omit<CallParams, 'args'>): (wireArgs: unknown) => { value: unknown } {
   // Limits first: a library's constructors are plugin code too.
   context.limits.apply(params.limits);
   const library = context.load(params.library, params.sha256);
-  const abi = resolveAbi(library, params);
-  let value: unknown;
-  try {
-    value = context.abis[abi](library, params.fn, args, params);
-  } finally {
-    fflush(null);
-  }
-  return { value: encodeValue(value) };
+  const invoke = context.abis[resolveAbi(library, params)](library, params.fn, params);
+  return (wireArgs) => {
+    // The limits are lifted whenever the worker returns to its event loop (between chunks, and
+    // between the calls it checks one by one): each call puts them back (a no-op when in force).
+    context.limits.apply(params.limits);
+    return { value: encodeValue(invoke(decodeValue(wireArgs))) };
+  };
 }
 
 /** A C prototype call, the always-present ABI. */
-export function callC(library: LoadedLibrary, fn: string, args: unknown, pid: number): unknown {
+export function callC(library: LoadedLibrary, fn: string, pid: number): (args: unknown) => unknown {
   if (!isPrototype(fn)) {
     throw invalidArgument(`abi 'c' needs a C prototype such as 'int ${fn}(int a)', got the bare name ${JSON.stringify(fn)}`);
   }
-  return callPrototype(library, fn, args, pid);
+  return prototypeCaller(library, fn, pid);
 }
 
 /** An Arroyo plugin call: `fn` must be the plugin's own name (from its metadata). */

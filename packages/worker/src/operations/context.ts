@@ -2,8 +2,8 @@ import type { CallParams } from '@airlock/protocol';
 import type { LimitApplier } from '../limits/apply-limits.js';
 import type { LoadedLibrary } from '../loader/library-cache.js';
 
-/** How one ABI calls a function of a loaded library. */
-export type AbiCaller = (library: LoadedLibrary, fn: string, args: unknown, params: CallParams) => unknown;
+/** How one ABI makes a function of a loaded library ready to call (once per run of calls): a function of the (decoded) arguments. */
+export type AbiCaller = (library: LoadedLibrary, fn: string, params: Omit<CallParams, 'args'>) => (args: unknown) => unknown;
 
 /** What every operation of the worker shares. */
 export interface WorkerContext {

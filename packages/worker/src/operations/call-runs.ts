@@ -1,0 +1,219 @@
+import { type CallError, type CallRun, type FrameWriter, Methods, type ResultsParams } from '@airlock/protocol';
+import type { ResultLog } from '../channel/result-log.js';
+import { toResponseError } from '../channel/connection.js';
+import { WorkerFailure } from '../failure.js';
+import type { Hygiene } from '../hygiene/hygiene.js';
+import { fflush } from '../native/libc.js';
+import { prepareCall } from './call.js';
+import type { WorkerContext } from './context.js';
+
+/** How long calls run back to back before the results they have go out (and, in `run` isolation, before the worker is checked). */
+const CHUNK_MS = 1;
+/** …or this many bytes of results, whichever comes first. */
+const CHUNK_BYTES = 256 * 1024;
+
+/** What the runner needs of the worker around it. */
+export interface RunnerHooks {
+  /** Why the worker retired, if it did: no call starts after that. */
+  retired(): string | undefined;
+  /** Retires the worker (tells the host first); ignored without a reason. */
+  retire(reason: string | undefined): void;
+  /** Runs an operation in turn with the worker's other operations. */
+  serially(operation: () => Promise<void>): void;
+}
+
+/** An outcome as the channel carries it. */
+type Outcome = { value: unknown } | { error: CallError };
+
+/**
+ * Runs the calls of `airlock/calls` one at a time, in order, and sends their outcomes as
+ * `airlock/results`. Calls queued behind each other run back to back, and their outcomes go out
+ * together once nothing else is waiting, or every millisecond: a write per call would cost more
+ * than the call. Outcomes not yet sent wait in the result log, where the host finds them if a
+ * later call kills the worker.
+ *
+ * In `call` isolation each call is checked for what it left behind before the next one starts;
+ * in `run` isolation (callMany's throughput mode) the checks run once per chunk.
+ */
+export class CallRunner {
+  private readonly queue: CallRun[] = [];
+  private draining = false;
+  /** Outcomes not sent yet, from sequence number `first` on. */
+  private first = 0;
+  private outcomes: Outcome[] = [];
+  private bytes = 0;
+  /** Calls queued and not run yet. */
+  private pending = 0;
+  /** The run whose call is made ready, and how to run it (or why it cannot run). */
+  private prepared: { run: CallRun; invoke: ((wireArgs: unknown) => Outcome) | undefined; failure: Outcome | undefined } | undefined;
+
+  constructor(
+    private readonly context: WorkerContext,
+    private readonly writer: FrameWriter,
+    private readonly hygiene: Hygiene,
+    private readonly log: ResultLog | undefined,
+    private readonly hooks: RunnerHooks,
+  ) {}
+
+  /** Queues runs; they start behind whatever the worker is doing. */
+  take(runs: CallRun[]): void {
+    for (const run of runs) {
+      this.queue.push(run);
+      this.pending += run.args.length;
+    }
+    if (this.draining) return;
+    this.draining = true;
+    this.hooks.serially(() => this.drain());
+  }
+
+  /** Runs every queued call (it never throws: every call gets an outcome). */
+  private async drain(): Promise<void> {
+    let chunkStart = performance.now();
+    for (;;) {
+      const run = this.queue[0];
+      if (run === undefined) break;
+      const index = this.nextIndex(run);
+      if (index === run.args.length) {
+        this.queue.shift();
+        continue;
+      }
+      const refused = this.refusal();
+      if (refused !== undefined) {
+        await this.send();
+        this.refuseQueued(refused);
+        break;
+      }
+      this.pending -= 1;
+      const outcome = this.runOne(run, index);
+      const isolated = run.isolation === 'call';
+      const notStarted = this.retireIfNotStarted(outcome);
+      // What could strike a later call by itself is checked before the call's outcome is
+      // recorded: the retire notice goes out first, so the host knows it with the outcome.
+      if (isolated && !notStarted) this.hooks.retire(this.hygiene.checkLive());
+      await this.record(run.first + index, outcome);
+      const more = this.pending > 0;
+      const due = !more || this.bytes >= CHUNK_BYTES || performance.now() - chunkStart >= CHUNK_MS;
+      if (due) {
+        if (!isolated && this.hooks.retired() === undefined) this.hooks.retire(this.hygiene.checkLive());
+        await this.send();
+        chunkStart = performance.now();
+      }
+      // The rest cannot act by itself: it is checked before the next call starts (with the
+      // outcome already on its way when nothing else waits).
+      if ((isolated || due) && this.hooks.retired() === undefined) {
+        if (!more) await new Promise<void>((done) => setImmediate(done));
+        this.hooks.retire(this.hygiene.checkState());
+      }
+    }
+    await this.send();
+    this.draining = false;
+  }
+
+  /** Index in `run` of its first call without an outcome. */
+  private nextIndex(run: CallRun): number {
+    const recorded = this.first + this.outcomes.length;
+    return recorded > run.first ? recorded - run.first : 0;
+  }
+
+  /** Keeps one outcome until it is sent, in the log too (which survives this process). */
+  private async record(seq: number, outcome: Outcome): Promise<void> {
+    if (this.outcomes.length === 0) this.first = seq;
+    if (this.log !== undefined) {
+      const entry = logEntry(seq, outcome);
+      if (!this.log.append(entry)) {
+        // The log is full: what it holds goes out first (once it is on the channel, the log is free).
+        await this.send();
+        this.first = seq;
+        if (!this.log.append(entry)) {
+          // One outcome larger than the whole log: it goes out on its own, at once.
+          this.outcomes.push(outcome);
+          return this.send();
+        }
+      }
+      this.bytes += entry.length;
+    }
+    this.outcomes.push(outcome);
+  }
+
+  /** Sends the outcomes kept; once they reached the kernel, the log is free again. */
+  private async send(): Promise<void> {
+    if (this.outcomes.length === 0) return;
+    fflush(null);
+    const reached = this.writer.writeNow(resultsMessage(this.first, this.outcomes));
+    this.first += this.outcomes.length;
+    this.outcomes = [];
+    this.bytes = 0;
+    if (!reached) await this.writer.drained();
+    this.log?.reset();
+  }
+
+  /** Runs call `index` of `run`; what it throws becomes its error outcome. */
+  private runOne(run: CallRun, index: number): Outcome {
+    if (this.prepared?.run !== run) {
+      // Once per run: what fails here (the library, the symbol, the prototype) fails each call of it.
+      this.prepared = { run, invoke: undefined, failure: undefined };
+      try {
+        this.prepared.invoke = prepareCall(this.context, run.call);
+      } catch (error) {
+        this.prepared.failure = failureOutcome(error);
+      }
+    }
+    const { invoke, failure } = this.prepared;
+    if (invoke === undefined) return failure!;
+    try {
+      return invoke(run.args[index]);
+    } catch (error) {
+      return failureOutcome(error);
+    }
+  }
+
+  /**
+   * A call this worker cannot give what it asks (its memory limit is locked lower) never
+   * started: the worker retires, and the host runs it, and those behind it, elsewhere.
+   */
+  private retireIfNotStarted(outcome: Outcome): boolean {
+    if (!('error' in outcome) || outcome.error.data.details?.notStarted !== true) return false;
+    this.hooks.retire(outcome.error.message);
+    return true;
+  }
+
+  private refusal(): WorkerFailure | undefined {
+    const retired = this.hooks.retired();
+    if (retired === undefined) return undefined;
+    return new WorkerFailure('UNAVAILABLE', `This worker retired (${retired}); the call did not start`, { details: { notStarted: true } });
+  }
+
+  /** Refuses every queued call without an outcome (none of them started); this worker runs no more. */
+  private refuseQueued(failure: WorkerFailure): void {
+    const error: CallError = { message: failure.message, data: failure.data };
+    this.pending = 0;
+    for (const run of this.queue.splice(0)) {
+      const from = this.nextIndex(run);
+      if (from < run.args.length) this.writer.writeNow(resultsMessage(run.first + from, run.args.slice(from).map(() => ({ error }))));
+    }
+  }
+}
+
+/** The outcome of a call that threw. */
+function failureOutcome(error: unknown): Outcome {
+  const { message, data } = toResponseError(error);
+  return { error: { message, data: data as CallError['data'] } };
+}
+
+/** The `airlock/results` message of consecutive outcomes. */
+function resultsMessage(first: number, outcomes: Outcome[]): { jsonrpc: '2.0'; method: string; params: ResultsParams } {
+  const values: unknown[] = new Array(outcomes.length);
+  let errors: Record<string, CallError> | undefined;
+  outcomes.forEach((outcome, index) => {
+    if ('error' in outcome) {
+      values[index] = null;
+      (errors ??= {})[index] = outcome.error;
+    } else values[index] = outcome.value;
+  });
+  return { jsonrpc: '2.0', method: Methods.results.method, params: { first, values, ...(errors !== undefined && { errors }) } };
+}
+
+/** One line of the result log. */
+function logEntry(seq: number, outcome: Outcome): string {
+  return JSON.stringify('error' in outcome ? [seq, null, outcome.error] : [seq, outcome.value]);
+}

@@ -1,0 +1,164 @@
+// host.callMany and the hot path: calls travel to a worker in runs and their outcomes come back
+// in chunks, yet each call keeps its own outcome, clock and limits; a crash in one loses no
+// result of the calls before it (they survive in the worker's result log), the calls after it
+// run on a fresh worker, and none runs twice.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AirlockError } from '@airlock/host';
+import { fixture } from '../helpers/fixtures.js';
+import { cleanUp, trackedHost } from './containment-helpers.js';
+
+const BATCH = () => fixture('batch');
+const STEP = 'int batch_step(const char *path, int x)';
+const NEXT = 'int batch_next(int x)';
+const dirs: string[] = [];
+
+afterEach(async () => {
+  await cleanUp();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A file the fixture appends each input it runs to. */
+function markFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-test-marks-'));
+  dirs.push(dir);
+  return join(dir, 'marks');
+}
+
+/** The inputs that ran, in the order they ran. */
+function marks(path: string): number[] {
+  return readFileSync(path, 'utf8').trim().split('\n').map(Number);
+}
+
+describe('host.callMany', () => {
+  it('resolves every element in the order of argsList, shaped like Promise.allSettled', async () => {
+    const host = trackedHost();
+    const inputs = Array.from({ length: 20_000 }, (_, i) => [i]);
+    const results = await host.callMany(BATCH(), NEXT, inputs, { chunkSize: 1000 });
+    expect(results).toHaveLength(20_000);
+    results.forEach((result, i) => expect(result).toEqual({ status: 'fulfilled', value: i + 1 }));
+    expect(await host.call(BATCH(), NEXT, [41])).toBe(42);
+  });
+
+  it('a crash in element k settles element k only: the elements before keep their results, those after run on a fresh worker, none runs twice', async () => {
+    const host = trackedHost();
+    const path = markFile();
+    const inputs = Array.from({ length: 300 }, (_, i) => [path, i === 137 ? -1 : i]);
+    const results = await host.callMany(BATCH(), STEP, inputs);
+    results.forEach((result, i) => {
+      if (i === 137) {
+        expect(result.status).toBe('rejected');
+        const reason = (result as PromiseRejectedResult).reason as AirlockError;
+        expect(reason).toBeInstanceOf(AirlockError);
+        expect(reason).toMatchObject({ code: 'CRASHED', signal: 'SIGSEGV' });
+      } else expect(result).toEqual({ status: 'fulfilled', value: 2 * i });
+    });
+    const ran = marks(path);
+    expect(ran).toHaveLength(300);
+    expect(new Set(ran).size).toBe(300);
+    expect(await host.call(BATCH(), NEXT, [1])).toBe(2);
+  });
+
+  it('crashes in several elements each settle their own element; every other element succeeds once', async () => {
+    const host = trackedHost();
+    const path = markFile();
+    const crashing = new Set([3, 50, 51, 199]);
+    const inputs = Array.from({ length: 200 }, (_, i) => [path, crashing.has(i) ? (i === 51 ? -3 : -1) : i]);
+    const results = await host.callMany(BATCH(), STEP, inputs, { chunkSize: 64 });
+    results.forEach((result, i) => {
+      if (!crashing.has(i)) return expect(result).toEqual({ status: 'fulfilled', value: 2 * i });
+      expect((result as PromiseRejectedResult).reason).toMatchObject({ code: 'CRASHED', signal: i === 51 ? 'SIGABRT' : 'SIGSEGV' });
+    });
+    const ran = marks(path);
+    expect(ran.sort((a, b) => a - b)).toEqual(inputs.map(([, x]) => x as number).sort((a, b) => a - b));
+  });
+
+  it('a timeout counts per element: the hanging element is TIMEOUT, the rest succeed', async () => {
+    const host = trackedHost();
+    const path = markFile();
+    const inputs = Array.from({ length: 50 }, (_, i) => [path, i === 20 ? -2 : i]);
+    const results = await host.callMany(BATCH(), STEP, inputs, { timeoutMs: 300 });
+    results.forEach((result, i) => {
+      if (i === 20) expect((result as PromiseRejectedResult).reason).toMatchObject({ code: 'TIMEOUT' });
+      else expect(result).toEqual({ status: 'fulfilled', value: 2 * i });
+    });
+    expect(new Set(marks(path)).size).toBe(50);
+  });
+
+  it("isolation 'call' checks every element: the element after a crash still succeeds", async () => {
+    const host = trackedHost();
+    const path = markFile();
+    const inputs = Array.from({ length: 10 }, (_, i) => [path, i === 4 ? -1 : i]);
+    const results = await host.callMany(BATCH(), STEP, inputs, { isolation: 'call' });
+    expect(results.map((r) => r.status)).toEqual(inputs.map((_, i) => (i === 4 ? 'rejected' : 'fulfilled')));
+    expect(marks(path)).toHaveLength(10);
+  });
+
+  it('an invalid argument list rejects the batch before anything runs, naming its index and the bad value', async () => {
+    const host = trackedHost();
+    const error = await host.callMany(BATCH(), NEXT, [[1], [2], ['three']]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AirlockError);
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', details: { index: 2 } });
+    expect((error as Error).message).toMatch(/argsList\[2\].*"three" \(string\)/);
+    expect(host.workerPids).toEqual([]);
+    const bad = await host.callMany(BATCH(), NEXT, [[1]], { isolation: 'each' as never }).catch((e: unknown) => e);
+    expect(bad).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((bad as Error).message).toMatch(/isolation/);
+  });
+
+  it('an empty argsList resolves to an empty array without a worker', async () => {
+    const host = trackedHost();
+    expect(await host.callMany(BATCH(), NEXT, [])).toEqual([]);
+    expect(host.workerPids).toEqual([]);
+  });
+
+  it('cancelling the batch settles what had not run as CANCELLED and the host goes on', async () => {
+    const host = trackedHost();
+    const path = markFile();
+    const controller = new AbortController();
+    const inputs = Array.from({ length: 40 }, (_, i) => [path, i === 5 ? -2 : i]);
+    const pending = host.callMany(BATCH(), STEP, inputs, { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('enough')), 300);
+    const results = await pending;
+    expect(results.slice(0, 5)).toEqual(Array.from({ length: 5 }, (_, i) => ({ status: 'fulfilled', value: 2 * i })));
+    for (const result of results.slice(5)) expect((result as PromiseRejectedResult).reason).toMatchObject({ code: 'CANCELLED' });
+    expect(marks(path)).toEqual([0, 1, 2, 3, 4, -2]);
+    expect(await host.call(BATCH(), NEXT, [7])).toBe(8);
+  });
+});
+
+describe('calls issued together travel together', () => {
+  it('64 callers in flight each get their own result; a crash among them is its own', async () => {
+    const host = trackedHost();
+    const path = markFile();
+    const calls = Array.from({ length: 64 }, (_, i) => host.call(BATCH(), STEP, [path, i === 30 ? -1 : i]));
+    const settled = await Promise.allSettled(calls);
+    settled.forEach((s, i) => {
+      if (i === 30) expect((s as PromiseRejectedResult).reason).toMatchObject({ code: 'CRASHED', signal: 'SIGSEGV' });
+      else expect(s).toEqual({ status: 'fulfilled', value: 2 * i });
+    });
+    expect(new Set(marks(path)).size).toBe(64);
+    expect(marks(path)).toHaveLength(64);
+  });
+});
+
+describe('recovery without waiting', () => {
+  it('standby: the call after a crash runs on a worker that was already started, and another is started behind it', async () => {
+    const host = trackedHost({ standby: 1 });
+    const first = await host.call('libc.so.6', 'int getpid(void)');
+    await expect.poll(() => host.workerPids.length, { timeout: 10_000 }).toBe(2);
+    const before = host.workerPids;
+    const crash = await host.call(fixture('hostile'), 'int crash_segv(void)').catch((error: unknown) => error);
+    expect(crash).toMatchObject({ code: 'CRASHED', signal: 'SIGSEGV' });
+    const next = await host.call('libc.so.6', 'int getpid(void)');
+    expect(next).not.toBe(first);
+    expect(before).toContain(next);
+    await expect.poll(() => host.workerPids.length, { timeout: 10_000 }).toBe(2);
+  });
+
+  it('standby must be a small non-negative integer', () => {
+    expect(() => trackedHost({ standby: -1 })).toThrow(/standby/);
+  });
+});
