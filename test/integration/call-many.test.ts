@@ -162,3 +162,18 @@ describe('recovery without waiting', () => {
     expect(() => trackedHost({ standby: -1 })).toThrow(/standby/);
   });
 });
+
+describe('arguments too large for the channel', () => {
+  it('are INVALID_ARGUMENT naming their size and maxFrameBytes, before anything is sent; a larger maxFrameBytes lets them through', async () => {
+    const host = trackedHost({ maxFrameBytes: 1024 * 1024 });
+    const big = new Uint8Array(2 * 1024 * 1024).fill(1);
+    const error = await host.call(fixture('types'), 'uint32_t sum_bytes(const uint8_t *data, size_t len)', [big]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AirlockError);
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', details: { maxFrameBytes: 1024 * 1024 } });
+    expect((error as AirlockError).details?.bytes).toBeGreaterThan(2 * 1024 * 1024);
+    expect((error as Error).message).toMatch(/maxFrameBytes/);
+    expect(await host.call(fixture('types'), 'uint32_t sum_bytes(const uint8_t *data, size_t len)', [new Uint8Array([1, 2, 3])])).toBe(6);
+    const roomy = trackedHost({ maxFrameBytes: 8 * 1024 * 1024 });
+    expect(await roomy.call(fixture('types'), 'uint32_t sum_bytes(const uint8_t *data, size_t len)', [big])).toBe(2 * 1024 * 1024);
+  });
+});

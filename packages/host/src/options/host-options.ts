@@ -43,7 +43,10 @@ export const HostOptionsSchema = z.strictObject({
   passEnv: z.array(z.string()).default([]),
   /** Working directory of the workers and base of relative library paths. Default process.cwd(). */
   cwd: z.string().optional(),
-  /** Largest JSON-RPC frame accepted from a worker, in bytes. Default 64 MiB. */
+  /**
+   * Largest JSON-RPC frame either end of a worker's channel accepts, in bytes; a call whose
+   * arguments would not fit is INVALID_ARGUMENT before anything is sent. Default 64 MiB.
+   */
   maxFrameBytes: z.number().int().positive().default(64 * 1024 * 1024),
   /** Time a worker has to start and answer its handshake. Default 10 000 ms. */
   startTimeoutMs: z.number().int().positive().default(10_000),

@@ -153,6 +153,8 @@ export class WorkerProcess {
   private readonly outbox: CallRun[] = [];
   /** Sequence number of the next call sent on this channel. */
   private nextSeq = 0;
+  /** Largest frame either end accepts. */
+  private readonly maxFrameBytes: number;
   /** Calls sent to the worker, in order; the worker runs them one at a time, so the first is running. */
   private readonly calls: ActiveCall[] = [];
   /** Resolves when the worker's channel has reached its end. */
@@ -185,6 +187,8 @@ export class WorkerProcess {
         TMPDIR: this.tempDir,
         AIRLOCK_HOST_PID: String(process.pid),
         AIRLOCK_STDOUT_FD: '3',
+        // Both ends of the channel refuse frames past the same size.
+        AIRLOCK_MAX_FRAME_BYTES: String(launch.maxFrameBytes),
         ...(leaking.length > 0 && { AIRLOCK_INHERITED_FDS: leaking.join(',') }),
       },
       extendEnv: false,
@@ -198,6 +202,7 @@ export class WorkerProcess {
       stripFinalNewline: false,
     });
     this.watchIntervalMs = launch.watchIntervalMs;
+    this.maxFrameBytes = launch.maxFrameBytes;
     this.maxCalls = launch.maxCalls ?? Number.POSITIVE_INFINITY;
     const child = (this.subprocess as unknown as { nodeChildProcess: ChildProcess }).nodeChildProcess;
     if (child.pid === undefined) {
@@ -400,6 +405,16 @@ export class WorkerProcess {
     const refuse = (error: AirlockError) => spec.args.forEach((_, index) => spec.settle(index, { error }));
     if (!this.usable) return refuse(this.unusable());
     if (info.signal?.aborted) return refuse(cancelled(info.signal.reason, this.pid));
+    const bytes = frameBytesAtLeast(spec.args, this.maxFrameBytes);
+    if (bytes > this.maxFrameBytes - FRAME_ENVELOPE_BYTES) {
+      return refuse(
+        new AirlockError(
+          'INVALID_ARGUMENT',
+          `The arguments take ${bytes} bytes on the channel, over its ${this.maxFrameBytes}-byte frame limit: raise the host's maxFrameBytes option (or send fewer inputs per chunk)`,
+          { details: { bytes, maxFrameBytes: this.maxFrameBytes } },
+        ),
+      );
+    }
     const item = this.item(info, Methods.calls.method, { run: { spec, first: this.nextSeq, done: 0 } });
     this.nextSeq += spec.args.length;
     this.enqueue(item);
@@ -837,6 +852,26 @@ export class WorkerProcess {
     for (const listener of this.exitListeners.splice(0)) listener(exit);
     return exit;
   }
+}
+
+/** Room a frame needs besides its arguments (header, the call's library, function and limits). */
+const FRAME_ENVELOPE_BYTES = 64 * 1024;
+
+/**
+ * The JSON size of wire-encoded arguments, counted only as far as it matters: strings (where big
+ * arguments live, as base64) by their length, anything else by a few bytes; exactly, by encoding
+ * them, once the count comes near `limit`.
+ */
+function frameBytesAtLeast(args: unknown, limit: number): number {
+  let count = 0;
+  const visit = (value: unknown): void => {
+    if (typeof value === 'string') count += value.length + 2;
+    else if (Array.isArray(value)) for (const item of value) visit(item);
+    else if (typeof value === 'object' && value !== null) for (const item of Object.values(value)) visit(item);
+    else count += 8;
+  };
+  visit(args);
+  return count * 2 < limit ? count : Buffer.byteLength(JSON.stringify(args), 'utf8');
 }
 
 /** Waits for `promise`, but at most `ms`; the timer goes with it (it never holds the event loop). */
