@@ -35,7 +35,7 @@ describe('environment', () => {
     // AIRLOCK_INHERITED_FDS appears when this process has descriptors a child would inherit (the
     // test runner's IPC channel): the worker closes those at start.
     expect(Object.keys(environ).filter((name) => name !== 'AIRLOCK_INHERITED_FDS').sort()).toEqual(
-      ['AIRLOCK_CONTAINMENT_PASSED', 'AIRLOCK_HOST_PID', 'AIRLOCK_STDOUT_FD', 'PLUGIN_MODE', 'TMPDIR'].sort(),
+      ['AIRLOCK_CONTAINMENT_PASSED', 'AIRLOCK_HOST_PID', 'AIRLOCK_MAX_FRAME_BYTES', 'AIRLOCK_STDOUT_FD', 'PLUGIN_MODE', 'TMPDIR'].sort(),
     );
     expect(environ.AIRLOCK_HOST_PID).toBe(String(process.pid));
   });

@@ -405,12 +405,14 @@ export class WorkerProcess {
     const refuse = (error: AirlockError) => spec.args.forEach((_, index) => spec.settle(index, { error }));
     if (!this.usable) return refuse(this.unusable());
     if (info.signal?.aborted) return refuse(cancelled(info.signal.reason, this.pid));
-    const bytes = frameBytesAtLeast(spec.args, this.maxFrameBytes);
-    if (bytes > this.maxFrameBytes - FRAME_ENVELOPE_BYTES) {
+    // What the frame holds besides the arguments: its header, the call (library, function, limits).
+    const envelope = FRAME_ENVELOPE_BYTES + spec.call.library.length + spec.call.fn.length;
+    const bytes = frameBytesAtLeast(spec.args, this.maxFrameBytes) + envelope;
+    if (bytes > this.maxFrameBytes) {
       return refuse(
         new AirlockError(
           'INVALID_ARGUMENT',
-          `The arguments take ${bytes} bytes on the channel, over its ${this.maxFrameBytes}-byte frame limit: raise the host's maxFrameBytes option (or send fewer inputs per chunk)`,
+          `The call takes ${bytes} bytes on the channel, over its ${this.maxFrameBytes}-byte frame limit: raise the host's maxFrameBytes option (or send fewer inputs per chunk)`,
           { details: { bytes, maxFrameBytes: this.maxFrameBytes } },
         ),
       );
@@ -854,8 +856,8 @@ export class WorkerProcess {
   }
 }
 
-/** Room a frame needs besides its arguments (header, the call's library, function and limits). */
-const FRAME_ENVELOPE_BYTES = 64 * 1024;
+/** Room a frame of calls needs besides its arguments, library and function names (header, limits, keys). */
+const FRAME_ENVELOPE_BYTES = 512;
 
 /**
  * The JSON size of wire-encoded arguments, counted only as far as it matters: strings (where big
