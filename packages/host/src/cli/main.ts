@@ -12,7 +12,14 @@ if (major < 22) {
   );
   process.exit(7);
 }
-// Each plugin-run is a fresh process: let Node reuse compiled code between runs.
-const { enableCompileCache } = await import('node:module');
-enableCompileCache?.();
+// Each plugin-run is a fresh process: let Node reuse compiled code between runs. The cache lives
+// in this package's own directory (node_modules/.cache, which npm never packs nor git tracks),
+// not in the user's temp dir, which must not collect airlock's files. Where the package is
+// read-only the cache is simply off: enableCompileCache reports that, it does not throw.
+const [{ enableCompileCache }, { fileURLToPath }] = await Promise.all([import('node:module'), import('node:url')]);
+try {
+  enableCompileCache?.(fileURLToPath(new URL('../../node_modules/.cache/node-compile-cache', import.meta.url)));
+} catch {
+  // (an unusual file system: plugin-run runs uncached)
+}
 await import('./program.js');
