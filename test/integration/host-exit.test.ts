@@ -95,7 +95,8 @@ describe('a host process exits by itself when its work is done', () => {
     const workers = (await run.line()).split(',').map(Number);
     expect(workers).toHaveLength(1);
     expect((await run.exited).code, run.stderr()).toBe(0);
-    expect(workers.filter(isAlive)).toEqual([]);
+    // Killed (SIGKILL) as the host exits; the kernel takes a moment to tear a busy machine's process down.
+    await expect.poll(() => workers.filter(isAlive), { timeout: 2_000 }).toEqual([]);
     await expectNothingLeftOf(run);
   });
 
