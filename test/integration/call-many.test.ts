@@ -144,6 +144,21 @@ describe('calls issued together travel together', () => {
   });
 });
 
+describe('a call cancelled while it waits behind another on the same worker', () => {
+  it('settles CANCELLED at once; the worker still answers it, which blames nobody, and the next call succeeds on the same worker', async () => {
+    const host = trackedHost({ pipeline: 8 });
+    const path = markFile();
+    const first = await host.call('libc.so.6', 'int getpid(void)');
+    const running = host.call(fixture('hostile'), 'int sleep_ms(int)', [300]);
+    const controller = new AbortController();
+    const waiting = host.call(BATCH(), STEP, [path, 1], { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('not needed')), 50);
+    await expect(waiting).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(await running).toBe(300);
+    expect(await host.call('libc.so.6', 'int getpid(void)')).toBe(first);
+  });
+});
+
 describe('recovery without waiting', () => {
   it('standby: the call after a crash runs on a worker that was already started, and another is started behind it', async () => {
     const host = trackedHost({ standby: 1 });

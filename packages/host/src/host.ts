@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import {
+  type Abi,
   ArgumentError,
   type CallSignature,
   type InspectResult,
@@ -73,19 +74,7 @@ export class Host implements AsyncDisposable {
     const opts = plain ? this.plainCall.options : parseOptions(CallOptionsSchema, options, 'call options');
     const target = this.checkTarget(library, fn);
     const abi = opts.abi;
-    let signature: CallSignature | undefined;
-    if (abi === 'c' || (abi === 'auto' && isPrototype(fn))) signature = this.checkCArguments(fn, args);
-    else if (abi === 'vaccel' && (typeof args !== 'object' || args === null || Array.isArray(args))) {
-      throw new AirlockError('INVALID_ARGUMENT', `vAccel arguments must be an object { read: [...], write: [...] }, got ${describe(args)}`);
-    } else if (abi !== 'vaccel' && !Array.isArray(args)) {
-      throw new AirlockError('INVALID_ARGUMENT', `Arguments must be an array, got ${describe(args)}`);
-    }
-    let wireArgs: unknown;
-    try {
-      wireArgs = encodeValue(args);
-    } catch (error) {
-      throw new AirlockError('INVALID_ARGUMENT', (error as Error).message);
-    }
+    const { signature, wire: wireArgs } = this.checkArguments(abi, fn, args);
     const limits = plain ? this.limits : mergeLimits(this.limits, opts);
     const workerLimits = plain ? this.plainCall.workerLimits : workerSide(limits);
     const params = {
@@ -120,19 +109,13 @@ export class Host implements AsyncDisposable {
     if (!Array.isArray(argsList)) throw new AirlockError('INVALID_ARGUMENT', `argsList must be an array of argument lists, got ${describe(argsList)}`);
     const target = this.checkTarget(library, fn);
     const abi = opts.abi;
-    const prototype = abi === 'c' || (abi === 'auto' && isPrototype(fn));
     const wire: unknown[] = new Array(argsList.length);
     let signature: CallSignature | undefined;
     for (let index = 0; index < argsList.length; index += 1) {
-      const args = argsList[index];
       try {
-        if (prototype) signature = this.checkCArguments(fn, args);
-        else if (abi === 'vaccel' ? typeof args !== 'object' || args === null || Array.isArray(args) : !Array.isArray(args)) {
-          throw new AirlockError('INVALID_ARGUMENT', `Arguments must be ${abi === 'vaccel' ? 'an object { read: [...], write: [...] }' : 'an array'}, got ${describe(args)}`);
-        }
-        wire[index] = encodeValue(args);
+        ({ signature, wire: wire[index] } = this.checkArguments(abi, fn, argsList[index]));
       } catch (error) {
-        const problem = error instanceof AirlockError ? error : new AirlockError('INVALID_ARGUMENT', (error as Error).message);
+        const problem = error as AirlockError;
         throw new AirlockError('INVALID_ARGUMENT', `argsList[${index}]: ${problem.message}`, { ...problem, details: { ...problem.details, index } });
       }
     }
@@ -261,6 +244,25 @@ export class Host implements AsyncDisposable {
       if (this.targets.size < 1024) this.targets.set(library, target);
     }
     return target;
+  }
+
+  /**
+   * Checks one call's arguments for its ABI before any worker is involved (a C call's against
+   * its prototype, parsed once) and wire-encodes them; INVALID_ARGUMENT names what does not fit.
+   */
+  private checkArguments(abi: Abi, fn: string, args: unknown): { signature: CallSignature | undefined; wire: unknown } {
+    let signature: CallSignature | undefined;
+    if (abi === 'c' || (abi === 'auto' && isPrototype(fn))) signature = this.checkCArguments(fn, args);
+    else if (abi === 'vaccel' && (typeof args !== 'object' || args === null || Array.isArray(args))) {
+      throw new AirlockError('INVALID_ARGUMENT', `vAccel arguments must be an object { read: [...], write: [...] }, got ${describe(args)}`);
+    } else if (abi !== 'vaccel' && !Array.isArray(args)) {
+      throw new AirlockError('INVALID_ARGUMENT', `Arguments must be an array, got ${describe(args)}`);
+    }
+    try {
+      return { signature, wire: encodeValue(args) };
+    } catch (error) {
+      throw new AirlockError('INVALID_ARGUMENT', (error as Error).message);
+    }
   }
 
   /** Parses (once) and checks a C call's arguments before any worker is involved; returns the signature. */

@@ -515,8 +515,7 @@ export class WorkerProcess {
       if (call === undefined || run === undefined || run.first + run.done !== seq) {
         if (replay) return;
         // Results of calls that settled already (a forged or replayed reply), or of calls never sent.
-        const settled = run === undefined ? seq < this.nextSeq && !this.calls.some((c) => c.run !== undefined) : seq < run.first + run.done;
-        if (settled) return this.retireSoon(`it answered call ${seq} twice (a forged or replayed reply)`);
+        if (seq < this.firstUnanswered()) return this.retireSoon(`it answered call ${seq} twice (a forged or replayed reply)`);
         return this.kill({ kind: 'protocol', detail: `it answered call ${seq}, which is not the one running` });
       }
       if (index === 0 && !replay) call.watch?.sample();
@@ -527,6 +526,12 @@ export class WorkerProcess {
     }
     const call = this.active;
     if (!replay && call?.run !== undefined && call.armed && call.run.done > 0) this.rearm(call);
+  }
+
+  /** Sequence number of the first call the worker has not answered (calls are answered in order). */
+  private firstUnanswered(): number {
+    const run = this.calls.find((call) => call.run !== undefined)?.run;
+    return run === undefined ? this.nextSeq : run.first + run.done;
   }
 
   /** Call `run.done` of the running run returned `value`. */
@@ -661,8 +666,10 @@ export class WorkerProcess {
   /** Settles every call of `call` not settled yet with `error`. */
   private rejectAll(call: ActiveCall, error: AirlockError): void {
     if (call.request !== undefined) return call.request.reject(error);
+    // `done` counts the calls the worker answered: a run cancelled while it waits is still answered
+    // (its answers then settle nothing), so the sequence it expects does not move here.
     const run = call.run!;
-    while (run.done < run.spec.args.length) run.spec.settle(run.done++, { error });
+    for (let index = run.done; index < run.spec.args.length; index += 1) run.spec.settle(index, { error });
   }
 
   /** Retires the worker once no call is running on it (at once if it is idle). */
