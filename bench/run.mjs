@@ -18,6 +18,7 @@ import { crashRecovery } from './figures/crash-recovery.mjs';
 import { cli } from './figures/cli.mjs';
 import { bigBuffers } from './figures/big-buffers.mjs';
 import { memory } from './figures/memory.mjs';
+import { hygiene } from './figures/hygiene.mjs';
 
 const REPORT = fileURLToPath(new URL('../reports/bench.json', import.meta.url));
 const began = now();
@@ -25,6 +26,8 @@ const figures = {};
 
 progress('in-process koffi');
 figures.inProcess = await inProcess();
+progress('the per-call hygiene check, on its own');
+figures.hygiene = await hygiene();
 
 progress('opening the raw pipe, airlock hosts and workerpool pools');
 const raw = await openRawPipe();
@@ -81,6 +84,7 @@ const rows = [
     baseline: rawSeq,
     target: { on: 'ratio', op: '<=', limit: 1.5 },
   }),
+  row('hygiene', 'per-call hygiene check (part of 3 and 4)', f.hygiene.usPerCall, 'µs/call', { target: { on: 'value', op: '<=', limit: 10 } }),
   row('airlockInFlightDefault', 'airlock 64 in flight, default options', parDefault, 'calls/s', { baseline: rawPar }),
   row('airlockInFlightWorkers2', 'airlock 64 in flight, { workers: 2 }', parTwo, 'calls/s', { baseline: rawPar }),
   row('airlockInFlightVsRaw', `airlock 64 in flight, best (${bestName}) vs raw`, parBest, 'calls/s', {

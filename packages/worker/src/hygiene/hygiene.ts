@@ -1,6 +1,6 @@
 import type { LimitApplier } from '../limits/apply-limits.js';
 import { readDataBytes } from '../limits/self-status.js';
-import { type LiveState, type ProcessState, ProcessStateReader, WATCHED_RLIMITS, rlimitName, rlimitOf, sameStdio, stdioClosed } from './process-state.js';
+import { type LiveState, ProcessState, ProcessStateReader, RLIMIT_BYTES, WATCHED_RLIMITS, rlimitName, rlimitOf, sameStdio, stdioClosed } from './process-state.js';
 
 /** Share of a call's memory budget it may leave allocated before its worker is retired. */
 const LEAK_SHARE = 0.25;
@@ -25,14 +25,18 @@ export interface HygieneOptions {
  */
 export class Hygiene {
   private readonly reader = new ProcessStateReader();
-  private baseline: ProcessState;
+  private readonly baseline = new ProcessState();
+  /** The state after the latest call, read into the same buffers every time. */
+  private readonly now = new ProcessState();
+  /** The limits a clean worker has now: the baseline's, with those the limit applier set in their place. */
+  private readonly expectedRlimits = Buffer.alloc(WATCHED_RLIMITS.length * RLIMIT_BYTES);
   private liveBaseline: LiveState;
 
   constructor(
     private readonly limits: LimitApplier,
     private options: HygieneOptions = {},
   ) {
-    this.baseline = this.reader.read();
+    this.reader.read(this.baseline);
     this.liveBaseline = this.reader.readLive();
   }
 
@@ -43,7 +47,7 @@ export class Hygiene {
 
   /** Takes the baseline again (the worker's own work changed what a clean worker looks like). */
   rebase(): void {
-    this.baseline = this.reader.read();
+    this.reader.read(this.baseline);
     this.liveBaseline = this.reader.readLive();
   }
 
@@ -69,20 +73,28 @@ export class Hygiene {
    * before the worker starts anything else. Why this worker must not serve another call, or undefined.
    */
   checkState(): string | undefined {
-    const now = this.reader.read();
+    const now = this.now;
     const before = this.baseline;
+    this.reader.read(now);
     const problems: string[] = [];
-    if (now.signals !== before.signals) problems.push('changed signal handling (pending, blocked, ignored or caught signals)');
-    WATCHED_RLIMITS.forEach((resource, index) => {
-      const expected = this.limits.expected(resource) ?? rlimitOf(before.rlimits, index);
-      const actual = rlimitOf(now.rlimits, index);
-      if (actual.cur !== expected.cur || actual.max !== expected.max) {
-        problems.push(`changed ${rlimitName(resource)} to ${limitText(actual)} (was ${limitText(expected)})`);
-      }
-    });
-    for (let fd = 0; fd < 3; fd += 1) {
-      if (!sameStdio(now.stdio, before.stdio, fd)) problems.push(stdioClosed(now.stdio, fd) ? `closed fd ${fd}` : `replaced fd ${fd}`);
+    if (!now.sameSignals(before)) {
+      problems.push('changed signal handling (pending, blocked, ignored or caught signals)');
     }
+    if (!now.rlimits.equals(this.expectRlimits())) {
+      WATCHED_RLIMITS.forEach((resource, index) => {
+        const expected = rlimitOf(this.expectedRlimits, index);
+        const actual = rlimitOf(now.rlimits, index);
+        if (actual.cur !== expected.cur || actual.max !== expected.max) {
+          problems.push(`changed ${rlimitName(resource)} to ${limitText(actual)} (was ${limitText(expected)})`);
+        }
+      });
+    }
+    if (!now.stdio.equals(before.stdio)) {
+      for (let fd = 0; fd < 3; fd += 1) {
+        if (!sameStdio(now.stdio, before.stdio, fd)) problems.push(stdioClosed(now.stdio, fd) ? `closed fd ${fd}` : `replaced fd ${fd}`);
+      }
+    }
+    if (now.lowestFreeFd !== before.lowestFreeFd) now.lowestFreeFd = this.reader.settledLowestFreeFd(before.lowestFreeFd);
     if (now.lowestFreeFd !== before.lowestFreeFd) {
       problems.push(
         now.lowestFreeFd < 0
@@ -92,9 +104,11 @@ export class Hygiene {
             : `closed descriptor ${now.lowestFreeFd}, which was the worker's`,
       );
     }
-    if (now.cwd !== before.cwd) problems.push(`changed the working directory to ${JSON.stringify(now.cwd)}`);
+    if (!now.sameCwd(before)) problems.push(`changed the working directory to ${JSON.stringify(now.cwdText())}`);
     if (now.umask !== before.umask) problems.push(`changed the umask to ${now.umask.toString(8).padStart(3, '0')}`);
-    if (now.environment !== before.environment) problems.push(`changed the environment (${environmentChange()})`);
+    if (now.environAddress !== before.environAddress || !now.environEntries.equals(before.environEntries)) {
+      problems.push(`changed the environment (${environmentChange()})`);
+    }
     const { maxRssBytes } = this.options;
     if (maxRssBytes !== undefined && now.rssBytes > maxRssBytes) {
       problems.push(`grew the worker to ${mib(now.rssBytes)} resident, over maxWorkerRssBytes (${mib(maxRssBytes)})`);
@@ -107,6 +121,19 @@ export class Hygiene {
       }
     }
     return problems.length === 0 ? undefined : `the call ${problems.join('; ')}`;
+  }
+
+  /** The baseline's limits with those the limit applier has in force in their place. */
+  private expectRlimits(): Buffer {
+    const expected = this.expectedRlimits;
+    this.baseline.rlimits.copy(expected);
+    for (let index = 0; index < WATCHED_RLIMITS.length; index += 1) {
+      const managed = this.limits.expected(WATCHED_RLIMITS[index] as number);
+      if (managed === undefined) continue;
+      expected.writeBigUInt64LE(managed.cur, index * RLIMIT_BYTES);
+      expected.writeBigUInt64LE(managed.max, index * RLIMIT_BYTES + 8);
+    }
+    return expected;
   }
 }
 
