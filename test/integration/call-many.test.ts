@@ -178,7 +178,56 @@ describe('recovery without waiting', () => {
   });
 });
 
-describe('arguments too large for the channel', () => {
+describe('big buffers on the channel', () => {
+  const FILL = 'int fill_bytes(uint8_t *out, size_t len)';
+  const SUM = 'uint32_t sum_bytes(const uint8_t *data, size_t len)';
+  const expectFilled = (out: Uint8Array, length: number) => {
+    expect(out).toBeInstanceOf(Uint8Array);
+    expect(out.byteLength).toBe(length);
+    const expected = Uint8Array.from({ length }, (_, i) => i & 0xff);
+    expect(Buffer.from(out.buffer, out.byteOffset, out.byteLength).equals(Buffer.from(expected))).toBe(true);
+  };
+
+  it('cross as raw bytes both ways, byte for byte (12 MiB in, 12 MiB out, a typed array out)', async () => {
+    const host = trackedHost();
+    const length = 12 * 1024 * 1024;
+    const data = Uint8Array.from({ length }, (_, i) => (i * 13) & 0xff);
+    let sum = 0;
+    for (const byte of data) sum = (sum + byte) >>> 0;
+    expect(await host.call(fixture('types'), SUM, [data])).toBe(sum);
+    const filled = (await host.call(fixture('types'), FILL, [length])) as { result: number; out: Uint8Array[] };
+    expect(filled.result).toBe(length);
+    expectFilled(filled.out[0] as Uint8Array, length);
+    const iota = (await host.call(fixture('types'), 'int iota_i32(int32_t *out, size_t n)', [1 << 20])) as { result: number; out: Int32Array[] };
+    expect(iota.out[0]).toBeInstanceOf(Int32Array);
+    expect(iota.out[0]?.length).toBe(1 << 20);
+    expect([iota.out[0]?.[0], iota.out[0]?.[12345], iota.out[0]?.[(1 << 20) - 1]]).toEqual([0, 12345, (1 << 20) - 1]);
+  });
+
+  it('a result too large for the channel is LIMIT_EXCEEDED (output) naming its size and maxFrameBytes, not a broken protocol; the same worker serves the next call', async () => {
+    const host = trackedHost({ maxFrameBytes: 1024 * 1024 });
+    expect(await host.call(fixture('types'), SUM, [new Uint8Array([1, 2])])).toBe(3);
+    const pids = host.workerPids;
+    const error = await host.call(fixture('types'), FILL, [2 * 1024 * 1024]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AirlockError);
+    expect(error).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 'output', details: { maxFrameBytes: 1024 * 1024 } });
+    expect((error as AirlockError).details?.bytes).toBeGreaterThan(2 * 1024 * 1024);
+    expect((error as Error).message).toMatch(/result takes \d+ bytes on the channel, over its 1048576-byte frame limit: raise the host's maxFrameBytes/);
+    expectFilled(((await host.call(fixture('types'), FILL, [4096])) as { out: Uint8Array[] }).out[0] as Uint8Array, 4096);
+    expect(host.workerPids).toEqual(pids);
+  });
+
+  it('a big result sent just before the next call crashes its worker is delivered whole', async () => {
+    const host = trackedHost();
+    const length = 3 * 1024 * 1024;
+    // Issued together: both travel in one message to one worker, the second kills it.
+    const [filled, crashed] = await Promise.allSettled([host.call(fixture('types'), FILL, [length]), host.call(fixture('hostile'), 'int crash_segv(void)', [])]);
+    expect(filled.status).toBe('fulfilled');
+    expectFilled((filled as PromiseFulfilledResult<{ out: Uint8Array[] }>).value.out[0] as Uint8Array, length);
+    expect(crashed).toMatchObject({ status: 'rejected', reason: { code: 'CRASHED', signal: 'SIGSEGV' } });
+    expect(await host.call(fixture('types'), SUM, [new Uint8Array([4, 5])])).toBe(9);
+  });
+
   it('are INVALID_ARGUMENT naming their size and maxFrameBytes, before anything is sent; a larger maxFrameBytes lets them through', async () => {
     const host = trackedHost({ maxFrameBytes: 1024 * 1024 });
     const big = new Uint8Array(2 * 1024 * 1024).fill(1);

@@ -1,6 +1,7 @@
 export * from './version.js';
 export * from './errors/codes.js';
 export * from './values/wire-value.js';
+export * from './values/wire-bytes.js';
 export * from './values/opaque-pointer.js';
 export * from './values/c-types.js';
 export * from './values/c-prototype.js';

@@ -6,6 +6,7 @@ import {
   AIRLOCK_VERSION,
   CAPABILITIES,
   CallsParamsSchema,
+  DEFAULT_MAX_FRAME_BYTES,
   HelloParamsSchema,
   InspectParamsSchema,
   RegisterResourceParamsSchema,
@@ -39,7 +40,8 @@ const env = process.env;
 hardenProcess(env.AIRLOCK_HOST_PID ? Number(env.AIRLOCK_HOST_PID) : undefined);
 closeInheritedFds(env.AIRLOCK_INHERITED_FDS);
 const channel = guardStdio(env.AIRLOCK_STDOUT_FD ? Number(env.AIRLOCK_STDOUT_FD) : undefined);
-const { connection, reader, writer } = openConnection(channel, env.AIRLOCK_MAX_FRAME_BYTES ? Number(env.AIRLOCK_MAX_FRAME_BYTES) : undefined);
+const maxFrameBytes = env.AIRLOCK_MAX_FRAME_BYTES ? Number(env.AIRLOCK_MAX_FRAME_BYTES) : DEFAULT_MAX_FRAME_BYTES;
+const { connection, reader, writer } = openConnection(channel, maxFrameBytes);
 
 const limits = new LimitApplier();
 const context: WorkerContext = {
@@ -141,7 +143,7 @@ handle(Methods.ping, REQUESTS.ping.params, () => ({ pid: process.pid }));
 
 // Calls, the hot path: taken off the channel as they arrive, run in order behind whatever was
 // sent before them. A malformed `airlock/calls` is the host's bug: nothing can be answered.
-const runner = new CallRunner(context, writer, hygiene, ResultLog.open(env.TMPDIR), {
+const runner = new CallRunner(context, writer, hygiene, ResultLog.open(env.TMPDIR), maxFrameBytes, {
   retired: () => retired,
   retire,
   serially: (operation) => void serial.run(operation),

@@ -1,4 +1,4 @@
-import { AbiSchema, IsolationSchema, type Limits, LimitsSchema, VaccelLayoutSchema, Sha256Schema } from '@airlock/protocol';
+import { AbiSchema, DEFAULT_MAX_FRAME_BYTES, IsolationSchema, type Limits, LimitsSchema, VaccelLayoutSchema, Sha256Schema } from '@airlock/protocol';
 import { z } from 'zod';
 import { AirlockError } from '../errors/airlock-error.js';
 import type { OutputLine } from '../output/output-capture.js';
@@ -44,10 +44,12 @@ export const HostOptionsSchema = z.strictObject({
   /** Working directory of the workers and base of relative library paths. Default process.cwd(). */
   cwd: z.string().optional(),
   /**
-   * Largest JSON-RPC frame either end of a worker's channel accepts, in bytes; a call whose
-   * arguments would not fit is INVALID_ARGUMENT before anything is sent. Default 64 MiB.
+   * Largest frame either end of a worker's channel accepts, in bytes (its JSON and the raw
+   * bytes of buffers 1 KiB and up, which travel beside it); a call whose arguments would not fit
+   * is INVALID_ARGUMENT before anything is sent, a result that would not fit is LIMIT_EXCEEDED
+   * (`limit: 'output'`). Default 128 MiB.
    */
-  maxFrameBytes: z.number().int().positive().default(64 * 1024 * 1024),
+  maxFrameBytes: z.number().int().positive().default(DEFAULT_MAX_FRAME_BYTES),
   /** Time a worker has to start and answer its handshake. Default 10 000 ms. */
   startTimeoutMs: z.number().int().positive().default(10_000),
   /** Time a worker has to exit after close() before it is killed (SIGTERM, then as long again before SIGKILL). Default 2 000 ms. */

@@ -17,7 +17,9 @@ import {
   REQUESTS,
   RESULT_SCHEMAS,
   RPC_AIRLOCK_ERROR,
+  WireBytes,
   WorkerErrorDataSchema,
+  frameBytes,
 } from '@airlock/protocol';
 import type { ChildProcess } from 'node:child_process';
 import { execa } from 'execa';
@@ -867,20 +869,21 @@ export class WorkerProcess {
 const FRAME_ENVELOPE_BYTES = 512;
 
 /**
- * The JSON size of wire-encoded arguments, counted only as far as it matters: strings (where big
- * arguments live, as base64) by their length, anything else by a few bytes; exactly, by encoding
- * them, once the count comes near `limit`.
+ * The frame size of wire-encoded arguments, counted only as far as it matters: binary parts
+ * and strings by their length, anything else by a few bytes; exactly, by serializing them, once
+ * the count comes near `limit`.
  */
 function frameBytesAtLeast(args: unknown, limit: number): number {
   let count = 0;
   const visit = (value: unknown): void => {
-    if (typeof value === 'string') count += value.length + 2;
+    if (value instanceof WireBytes) count += value.bytes.byteLength + 16;
+    else if (typeof value === 'string') count += value.length + 2;
     else if (Array.isArray(value)) for (const item of value) visit(item);
     else if (typeof value === 'object' && value !== null) for (const item of Object.values(value)) visit(item);
     else count += 8;
   };
   visit(args);
-  return count * 2 < limit ? count : Buffer.byteLength(JSON.stringify(args), 'utf8');
+  return count * 2 < limit ? count : frameBytes(args);
 }
 
 /** Waits for `promise`, but at most `ms`; the timer goes with it (it never holds the event loop). */

@@ -1,10 +1,15 @@
 import type { Writable } from 'node:stream';
 import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-jsonrpc/node';
+import { serializeWithParts } from '../values/wire-bytes.js';
+
+/** Frames written in one turn are joined into one buffer up to this size; past it they go out as a vectored write (big binary parts are never copied). */
+const JOIN_MAX_BYTES = 1024 * 1024;
 
 /**
  * Writes `Content-Length`-framed JSON-RPC messages, coalescing every message written in one
  * turn of the event loop into a single write. vscode-jsonrpc's stock writer awaits each write
- * before the next, which costs a pipe round of the event loop per message.
+ * before the next, which costs a pipe round of the event loop per message. Byte strings in a
+ * message (WireBytes) follow its JSON as raw binary parts, listed in an `Airlock-Binary` header.
  */
 export class FrameWriter extends AbstractMessageWriter implements MessageWriter {
   private pending: Buffer[] = [];
@@ -23,7 +28,7 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
 
   write(message: Message): Promise<void> {
     if (this.closed) return Promise.reject(new Error('The channel is closed'));
-    this.pending.push(frameOf(message));
+    this.pending.push(...frameOf(message));
     if (!this.scheduled) {
       this.scheduled = true;
       process.nextTick(() => this.flush());
@@ -38,7 +43,7 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
    */
   writeNow(message: Message): boolean {
     if (this.closed) return false;
-    this.pending.push(frameOf(message));
+    this.pending.push(...frameOf(message));
     this.flush();
     return this.stream.writableLength === 0;
   }
@@ -62,7 +67,19 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
     if (this.closed || this.pending.length === 0) return;
     const frames = this.pending;
     this.pending = [];
-    this.stream.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+    if (frames.length === 1) {
+      this.stream.write(frames[0]!);
+      return;
+    }
+    let bytes = 0;
+    for (const frame of frames) bytes += frame.length;
+    if (bytes <= JOIN_MAX_BYTES) {
+      this.stream.write(Buffer.concat(frames, bytes));
+      return;
+    }
+    this.stream.cork();
+    for (const frame of frames) this.stream.write(frame);
+    this.stream.uncork();
   }
 
   end(): void {
@@ -70,12 +87,27 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
   }
 }
 
-/** One message as a `Content-Length` frame. */
-function frameOf(message: Message): Buffer {
-  const body = JSON.stringify(message);
-  const length = Buffer.byteLength(body, 'utf8');
-  const frame = Buffer.allocUnsafe(length + 40);
-  const headerLength = frame.write(`Content-Length: ${length}\r\n\r\n`, 0, 'latin1');
-  frame.write(body, headerLength, 'utf8');
-  return frame.subarray(0, headerLength + length);
+/**
+ * One message as a frame: `Content-Length: <JSON bytes>`, then `Airlock-Binary: <bytes>,<bytes>…`
+ * when it has binary parts, a blank line, the JSON, and the parts back to back. The header and
+ * JSON come as one buffer, each part as a view of the caller's bytes.
+ */
+export function frameOf(message: Message): Buffer[] {
+  const { json, parts } = serializeWithParts(() => JSON.stringify(message));
+  const length = Buffer.byteLength(json, 'utf8');
+  const binary = parts.length === 0 ? '' : `Airlock-Binary: ${parts.map((part) => part.byteLength).join(',')}\r\n`;
+  const frame = Buffer.allocUnsafe(length + 40 + binary.length);
+  const headerLength = frame.write(`Content-Length: ${length}\r\n${binary}\r\n`, 0, 'latin1');
+  frame.write(json, headerLength, 'utf8');
+  const head = frame.subarray(0, headerLength + length);
+  if (parts.length === 0) return [head];
+  return [head, ...parts.map((part) => Buffer.from(part.buffer, part.byteOffset, part.byteLength))];
+}
+
+/** Bytes a message takes as a frame (its header, JSON and binary parts). */
+export function frameBytes(message: unknown): number {
+  const { json, parts } = serializeWithParts(() => JSON.stringify(message));
+  let bytes = Buffer.byteLength(json, 'utf8') + 64;
+  for (const part of parts) bytes += part.byteLength + 12;
+  return bytes;
 }

@@ -1,13 +1,16 @@
 import { OpaquePointer } from './opaque-pointer.js';
+import { BINARY_PART_MIN_BYTES, WireBytes } from './wire-bytes.js';
 
 /**
  * Values that JSON cannot carry exactly travel as `{ "$t": tag, "v": payload }`:
  * 64-bit integers, NaN/±Infinity/-0, byte strings, typed arrays and native pointers.
  * Everything else is plain JSON. Objects that happen to own a `$t` key are wrapped so they
- * can never be mistaken for a tag.
+ * can never be mistaken for a tag. Byte strings of BINARY_PART_MIN_BYTES or more are WireBytes:
+ * raw binary parts of the frame that carries them (see wire-bytes.ts).
  */
 export type WireValue =
   | null
+  | WireBytes
   | boolean
   | number
   | string
@@ -28,7 +31,10 @@ const TYPED_ARRAYS = {
 } as const;
 type TypedArrayName = keyof typeof TYPED_ARRAYS;
 
-/** Turns a value of the host API into its exact JSON form. */
+/**
+ * Turns a value of the host API into its exact JSON form. Byte strings that travel as binary
+ * parts are not copied: they are written from the caller's memory when the frame goes out.
+ */
 export function encodeValue(value: unknown): WireValue {
   switch (typeof value) {
     case 'number':
@@ -51,11 +57,13 @@ function encodeObject(value: object | null): WireValue {
   if (value === null) return null;
   if (Array.isArray(value)) return value.map(encodeValue);
   if (value instanceof Uint8Array && value.constructor !== Uint8ClampedArray) {
+    if (value.byteLength >= BINARY_PART_MIN_BYTES) return new WireBytes(value, undefined);
     return { $t: 'bytes', v: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
   }
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
     const name = value.constructor.name as TypedArrayName;
     if (!(name in TYPED_ARRAYS)) throw new TypeError(`Cannot send a ${value.constructor.name} to a worker`);
+    if (value.byteLength >= BINARY_PART_MIN_BYTES) return new WireBytes(new Uint8Array(value.buffer, value.byteOffset, value.byteLength), name);
     return { $t: 'typed', k: name, v: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
   }
   if (value instanceof OpaquePointer) return { $t: 'pointer', v: value.address.toString(16), w: value.workerPid };
@@ -83,9 +91,11 @@ export function decodeValue(wire: unknown): unknown {
     case 'float':
       return parseFloatName(expectString(tagged.v, 'float'));
     case 'bytes':
+      // A binary part of the frame (attachParts) is used as it is: no copy.
+      if (tagged.v instanceof Uint8Array) return new Uint8Array(tagged.v.buffer, tagged.v.byteOffset, tagged.v.byteLength);
       return new Uint8Array(Buffer.from(expectString(tagged.v, 'bytes'), 'base64'));
     case 'typed':
-      return decodeTypedArray(expectString(tagged.k, 'typed array kind'), expectString(tagged.v, 'typed array'));
+      return decodeTypedArray(expectString(tagged.k, 'typed array kind'), tagged.v instanceof Uint8Array ? tagged.v : expectString(tagged.v, 'typed array'));
     case 'pointer':
       return new OpaquePointer(BigInt(`0x${expectString(tagged.v, 'pointer')}`), typeof tagged.w === 'number' ? tagged.w : 0);
     case 'object':
@@ -125,10 +135,13 @@ function parseFloatName(name: string): number {
   }
 }
 
-function decodeTypedArray(kind: string, base64: string): ArrayBufferView {
+function decodeTypedArray(kind: string, payload: string | Uint8Array): ArrayBufferView {
   const ctor = TYPED_ARRAYS[kind as TypedArrayName];
   if (ctor === undefined) throw new TypeError(`Unknown typed array kind ${JSON.stringify(kind)}`);
-  const bytes = Buffer.from(base64, 'base64');
+  const bytes = typeof payload === 'string' ? Buffer.from(payload, 'base64') : payload;
+  if (bytes.byteLength % ctor.BYTES_PER_ELEMENT !== 0) {
+    throw new TypeError(`Malformed ${kind} value: ${bytes.byteLength} bytes is not a whole number of ${ctor.BYTES_PER_ELEMENT}-byte elements`);
+  }
   // Copy into a fresh, aligned buffer: Buffer pools are not aligned for 8-byte elements.
   const copy = new ArrayBuffer(bytes.byteLength);
   new Uint8Array(copy).set(bytes);

@@ -1,4 +1,4 @@
-import { type CallError, type CallRun, type FrameWriter, Methods, type ResultsParams } from '@airlock/protocol';
+import { type CallError, type CallRun, type FrameWriter, Methods, type ResultsParams, serializeWithParts } from '@airlock/protocol';
 import type { ResultLog } from '../channel/result-log.js';
 import { toResponseError } from '../channel/connection.js';
 import { WorkerFailure } from '../failure.js';
@@ -11,6 +11,10 @@ import type { WorkerContext } from './context.js';
 const CHUNK_MS = 1;
 /** …or this many bytes of results, whichever comes first. */
 const CHUNK_BYTES = 256 * 1024;
+/** Outcomes carrying more bytes than this are not copied into the result log (as base64): they go out on their own, at once. */
+const LOG_BINARY_MAX_BYTES = 64 * 1024;
+/** Room an `airlock/results` frame needs besides its outcomes (header, keys). */
+const RESULTS_ENVELOPE_BYTES = 512;
 
 /** What the runner needs of the worker around it. */
 export interface RunnerHooks {
@@ -52,6 +56,8 @@ export class CallRunner {
     private readonly writer: FrameWriter,
     private readonly hygiene: Hygiene,
     private readonly log: ResultLog | undefined,
+    /** The largest frame the host accepts: an outcome that would not fit is LIMIT_EXCEEDED instead. */
+    private readonly maxFrameBytes: number,
     private readonly hooks: RunnerHooks,
   ) {}
 
@@ -116,22 +122,28 @@ export class CallRunner {
   }
 
   /** Keeps one outcome until it is sent, in the log too (which survives this process). */
-  private async record(seq: number, outcome: Outcome): Promise<void> {
-    if (this.outcomes.length === 0) this.first = seq;
-    if (this.log !== undefined) {
-      const entry = logEntry(seq, outcome);
-      if (!this.log.append(entry)) {
-        // The log is full: what it holds goes out first (once it is on the channel, the log is free).
-        await this.send();
-        this.first = seq;
-        if (!this.log.append(entry)) {
-          // One outcome larger than the whole log: it goes out on its own, at once.
-          this.outcomes.push(outcome);
-          return this.send();
-        }
-      }
-      this.bytes += entry.length;
+  private async record(seq: number, given: Outcome): Promise<void> {
+    let outcome = given;
+    let entry = logEntry(seq, outcome);
+    if (entry.bytes + RESULTS_ENVELOPE_BYTES > this.maxFrameBytes) {
+      outcome = tooLarge(entry.bytes + RESULTS_ENVELOPE_BYTES, this.maxFrameBytes);
+      entry = logEntry(seq, outcome);
     }
+    // Outcomes kept together must fit one frame.
+    if (this.bytes + entry.bytes + RESULTS_ENVELOPE_BYTES > this.maxFrameBytes) await this.send();
+    if (this.outcomes.length === 0) this.first = seq;
+    if (this.log !== undefined && !(entry.line !== undefined && this.log.append(entry.line))) {
+      // The log is full, or the outcome too big for it: what it holds goes out first (once it is
+      // on the channel, the log is free).
+      await this.send();
+      this.first = seq;
+      if (entry.line === undefined || !this.log.append(entry.line)) {
+        // Larger than the whole log: it goes out on its own, at once.
+        this.outcomes.push(outcome);
+        return this.send();
+      }
+    }
+    this.bytes += entry.bytes;
     this.outcomes.push(outcome);
   }
 
@@ -213,7 +225,29 @@ function resultsMessage(first: number, outcomes: Outcome[]): { jsonrpc: '2.0'; m
   return { jsonrpc: '2.0', method: Methods.results.method, params: { first, values, ...(errors !== undefined && { errors }) } };
 }
 
-/** One line of the result log. */
-function logEntry(seq: number, outcome: Outcome): string {
-  return JSON.stringify('error' in outcome ? [seq, null, outcome.error] : [seq, outcome.value]);
+/**
+ * One line of the result log, and the bytes the outcome takes on the channel. An outcome that
+ * carries more than LOG_BINARY_MAX_BYTES of binary parts gets no line (base64 of it would cost
+ * more than sending it at once).
+ */
+function logEntry(seq: number, outcome: Outcome): { line: string | undefined; bytes: number } {
+  const entry = 'error' in outcome ? [seq, null, outcome.error] : [seq, outcome.value];
+  const { json, parts } = serializeWithParts(() => JSON.stringify(entry));
+  // Characters undercount UTF-8 bytes: counted exactly only when it could matter.
+  let bytes = json.length > CHUNK_BYTES ? Buffer.byteLength(json, 'utf8') : json.length;
+  if (parts.length === 0) return { line: json, bytes };
+  let binary = 0;
+  for (const part of parts) binary += part.byteLength;
+  bytes += binary;
+  return { line: binary > LOG_BINARY_MAX_BYTES ? undefined : JSON.stringify(entry), bytes };
+}
+
+/** The outcome of a call whose result would not fit in a frame the host accepts. */
+function tooLarge(bytes: number, maxFrameBytes: number): Outcome {
+  const failure = new WorkerFailure(
+    'LIMIT_EXCEEDED',
+    `The call's result takes ${bytes} bytes on the channel, over its ${maxFrameBytes}-byte frame limit: raise the host's maxFrameBytes option`,
+    { limit: 'output', details: { bytes, maxFrameBytes } },
+  );
+  return { error: { message: failure.message, data: failure.data } };
 }
