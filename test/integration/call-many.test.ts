@@ -2,7 +2,7 @@
 // in chunks, yet each call keeps its own outcome, clock and limits; a crash in one loses no
 // result of the calls before it (they survive in the worker's result log), the calls after it
 // run on a fresh worker, and none runs twice.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -120,7 +120,9 @@ describe('host.callMany', () => {
     const controller = new AbortController();
     const inputs = Array.from({ length: 40 }, (_, i) => [path, i === 5 ? -2 : i]);
     const pending = host.callMany(BATCH(), STEP, inputs, { signal: controller.signal });
-    setTimeout(() => controller.abort(new Error('enough')), 300);
+    // Cancelled once element 5 hangs (whenever its worker got there: a loaded machine starts slowly).
+    await expect.poll(() => (existsSync(path) ? marks(path) : []), { timeout: 20_000, interval: 20 }).toContain(-2);
+    controller.abort(new Error('enough'));
     const results = await pending;
     expect(results.slice(0, 5)).toEqual(Array.from({ length: 5 }, (_, i) => ({ status: 'fulfilled', value: 2 * i })));
     for (const result of results.slice(5)) expect((result as PromiseRejectedResult).reason).toMatchObject({ code: 'CANCELLED' });
