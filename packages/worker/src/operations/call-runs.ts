@@ -96,7 +96,8 @@ export class CallRunner {
       // What could strike a later call by itself is checked before the call's outcome is
       // recorded: the retire notice goes out first, so the host knows it with the outcome.
       if (isolated && !notStarted) this.hooks.retire(this.hygiene.checkLive());
-      await this.record(run.first + index, outcome);
+      const recording = this.record(run.first + index, outcome);
+      if (recording !== undefined) await recording;
       const more = this.pending > 0;
       const due = !more || this.bytes >= CHUNK_BYTES || performance.now() - chunkStart >= CHUNK_MS;
       if (due) {
@@ -121,8 +122,11 @@ export class CallRunner {
     return recorded > run.first ? recorded - run.first : 0;
   }
 
-  /** Keeps one outcome until it is sent, in the log too (which survives this process). */
-  private async record(seq: number, given: Outcome): Promise<void> {
+  /**
+   * Keeps one outcome until it is sent, in the log too (which survives this process).
+   * Synchronous unless what is kept must go out first (the hot path does not wait a turn per call).
+   */
+  private record(seq: number, given: Outcome): Promise<void> | undefined {
     let outcome = given;
     let entry = logEntry(seq, outcome);
     if (entry.bytes + RESULTS_ENVELOPE_BYTES > this.maxFrameBytes) {
@@ -130,21 +134,25 @@ export class CallRunner {
       entry = logEntry(seq, outcome);
     }
     // Outcomes kept together must fit one frame.
-    if (this.bytes + entry.bytes + RESULTS_ENVELOPE_BYTES > this.maxFrameBytes) await this.send();
+    if (this.bytes + entry.bytes + RESULTS_ENVELOPE_BYTES > this.maxFrameBytes) return this.recordAfterSend(seq, outcome, entry);
     if (this.outcomes.length === 0) this.first = seq;
-    if (this.log !== undefined && !(entry.line !== undefined && this.log.append(entry.line))) {
-      // The log is full, or the outcome too big for it: what it holds goes out first (once it is
-      // on the channel, the log is free).
-      await this.send();
-      this.first = seq;
-      if (entry.line === undefined || !this.log.append(entry.line)) {
-        // Larger than the whole log: it goes out on its own, at once.
-        this.outcomes.push(outcome);
-        return this.send();
-      }
-    }
+    if (this.log !== undefined && !(entry.line !== undefined && this.log.append(entry.line))) return this.recordAfterSend(seq, outcome, entry);
     this.bytes += entry.bytes;
     this.outcomes.push(outcome);
+    return undefined;
+  }
+
+  /**
+   * Keeps an outcome that does not fit with those kept (in the frame, or in the log): they go
+   * out first (once they are on the channel, the log is free). One too big for the whole log
+   * goes out on its own, at once.
+   */
+  private async recordAfterSend(seq: number, outcome: Outcome, entry: LogEntry): Promise<void> {
+    await this.send();
+    this.first = seq;
+    this.outcomes.push(outcome);
+    if (this.log !== undefined && (entry.line === undefined || !this.log.append(entry.line))) return this.send();
+    this.bytes += entry.bytes;
   }
 
   /** Sends the outcomes kept; once they reached the kernel, the log is free again. */
@@ -225,21 +233,40 @@ function resultsMessage(first: number, outcomes: Outcome[]): { jsonrpc: '2.0'; m
   return { jsonrpc: '2.0', method: Methods.results.method, params: { first, values, ...(errors !== undefined && { errors }) } };
 }
 
+/** An outcome's line in the result log (none when it is not logged), and the bytes it takes on the channel. */
+interface LogEntry {
+  line: string | undefined;
+  bytes: number;
+}
+
 /**
  * One line of the result log, and the bytes the outcome takes on the channel. An outcome that
  * carries more than LOG_BINARY_MAX_BYTES of binary parts gets no line (base64 of it would cost
  * more than sending it at once).
  */
-function logEntry(seq: number, outcome: Outcome): { line: string | undefined; bytes: number } {
-  const entry = 'error' in outcome ? [seq, null, outcome.error] : [seq, outcome.value];
+function logEntry(seq: number, outcome: Outcome): LogEntry {
+  if ('error' in outcome) {
+    const line = JSON.stringify([seq, null, outcome.error]);
+    return { line, bytes: jsonBytes(line) };
+  }
+  const entry = [seq, outcome.value];
+  // Only an object can hold bytes: a number, string or null is the hot path's common case.
+  if (typeof outcome.value !== 'object' || outcome.value === null) {
+    const line = JSON.stringify(entry);
+    return { line, bytes: jsonBytes(line) };
+  }
   const { json, parts } = serializeWithParts(() => JSON.stringify(entry));
-  // Characters undercount UTF-8 bytes: counted exactly only when it could matter.
-  let bytes = json.length > CHUNK_BYTES ? Buffer.byteLength(json, 'utf8') : json.length;
+  let bytes = jsonBytes(json);
   if (parts.length === 0) return { line: json, bytes };
   let binary = 0;
   for (const part of parts) binary += part.byteLength;
   bytes += binary;
   return { line: binary > LOG_BINARY_MAX_BYTES ? undefined : JSON.stringify(entry), bytes };
+}
+
+/** UTF-8 bytes of JSON text; characters undercount them, so they are counted exactly only where it could matter. */
+function jsonBytes(json: string): number {
+  return json.length > CHUNK_BYTES ? Buffer.byteLength(json, 'utf8') : json.length;
 }
 
 /** The outcome of a call whose result would not fit in a frame the host accepts. */
