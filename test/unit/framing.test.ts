@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { BINARY_PART_MIN_BYTES, FrameReader, FrameWriter, WireBytes, decodeValue, encodeValue } from '@airlock/protocol';
 import type { Message } from 'vscode-jsonrpc/node';
@@ -58,6 +58,26 @@ describe('framing', () => {
     const { stream: input, messages } = reader();
     input.write(Buffer.concat(chunks));
     expect(messages.map((m) => (m as unknown as { method: string }).method)).toEqual(['one', 'two']);
+  });
+
+  it('drained() resolves once a backlog below the high-water mark is written (no drain event comes for it)', async () => {
+    let release: (() => void) | undefined;
+    const slow = new Writable({
+      highWaterMark: 1 << 20,
+      write(_chunk, _encoding, callback) {
+        release = () => callback();
+      },
+    });
+    const writer = new FrameWriter(slow);
+    expect(writer.writeNow({ jsonrpc: '2.0', method: 'one' } as Message)).toBe(false);
+    let drained = false;
+    const waiting = writer.drained().then(() => (drained = true));
+    await new Promise((r) => setImmediate(r));
+    expect(drained).toBe(false);
+    release?.();
+    await waiting;
+    expect(drained).toBe(true);
+    expect(slow.writableLength).toBe(0);
   });
 
   describe('binary parts', () => {

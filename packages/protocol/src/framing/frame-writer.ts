@@ -16,12 +16,16 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
   private scheduled = false;
   private closed = false;
   private errors = 0;
+  /** Writes handed to the stream whose callback has not come yet. */
+  private writesInFlight = 0;
+  private readonly drainWaiters: Array<() => void> = [];
 
   constructor(private readonly stream: Writable) {
     super();
     stream.on('error', (error) => this.fireError(error, undefined, ++this.errors));
     stream.on('close', () => {
       this.closed = true;
+      this.wakeDrainWaiters();
       this.fireClose();
     });
   }
@@ -48,18 +52,24 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
     return this.stream.writableLength === 0;
   }
 
-  /** Resolves once every byte written has reached the kernel (at once if it has). */
+  /**
+   * Resolves once every byte written has reached the kernel (at once if it has). Waits for the
+   * writes' own callbacks: the stream emits 'drain' only after a write that went past its
+   * high-water mark, so a smaller backlog would never be reported.
+   */
   drained(): Promise<void> {
-    if (this.closed || this.stream.writableLength === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.stream.off('drain', done);
-        this.stream.off('close', done);
-        resolve();
-      };
-      this.stream.on('drain', done);
-      this.stream.on('close', done);
-    });
+    if (this.closed || this.writesInFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** A write of ours reached the kernel (or failed: the stream reports that itself). */
+  private readonly written = (): void => {
+    this.writesInFlight -= 1;
+    if (this.writesInFlight === 0) this.wakeDrainWaiters();
+  };
+
+  private wakeDrainWaiters(): void {
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 
   private flush(): void {
@@ -68,18 +78,23 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
     const frames = this.pending;
     this.pending = [];
     if (frames.length === 1) {
-      this.stream.write(frames[0]!);
+      this.send(frames[0]!);
       return;
     }
     let bytes = 0;
     for (const frame of frames) bytes += frame.length;
     if (bytes <= JOIN_MAX_BYTES) {
-      this.stream.write(Buffer.concat(frames, bytes));
+      this.send(Buffer.concat(frames, bytes));
       return;
     }
     this.stream.cork();
-    for (const frame of frames) this.stream.write(frame);
+    for (const frame of frames) this.send(frame);
     this.stream.uncork();
+  }
+
+  private send(bytes: Buffer): void {
+    this.writesInFlight += 1;
+    this.stream.write(bytes, this.written);
   }
 
   end(): void {
