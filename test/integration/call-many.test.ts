@@ -219,6 +219,17 @@ describe('big buffers on the channel', () => {
     expect(host.workerPids).toEqual(pids);
   });
 
+  it('results that fit the channel one by one but not together go out in several frames', async () => {
+    // 64 KiB frames: three 20,000-byte results fit in one, a fourth does not.
+    const host = trackedHost({ maxFrameBytes: 64 * 1024 });
+    const results = await host.callMany(fixture('types'), FILL, Array.from({ length: 8 }, () => [20_000]));
+    for (const result of results) {
+      expect(result.status).toBe('fulfilled');
+      expectFilled((result as PromiseFulfilledResult<{ out: Uint8Array[] }>).value.out[0] as Uint8Array, 20_000);
+    }
+    expect(host.workerPids).toHaveLength(1);
+  });
+
   it('a big result sent just before the next call crashes its worker is delivered whole', async () => {
     const host = trackedHost();
     const length = 3 * 1024 * 1024;

@@ -124,11 +124,7 @@ export class FrameReader extends AbstractMessageReader {
   private onData(chunk: Buffer): void {
     if (this.failed) return;
     try {
-      const rest = this.body === undefined ? chunk : this.fill(chunk);
-      if (rest.length > 0) {
-        this.chunks.push(rest);
-        this.buffered += rest.length;
-      }
+      this.take(chunk);
       while (this.next());
     } catch (error) {
       this.failed = true;
@@ -162,11 +158,7 @@ export class FrameReader extends AbstractMessageReader {
         const arrived = this.join();
         this.chunks.length = 0;
         this.buffered = 0;
-        const rest = this.fill(arrived);
-        if (rest.length > 0) {
-          this.chunks.push(rest);
-          this.buffered = rest.length;
-        }
+        this.take(arrived);
       }
       return true;
     }
@@ -176,6 +168,14 @@ export class FrameReader extends AbstractMessageReader {
     this.consume(length);
     this.deliver(joined.subarray(0, length));
     return !this.failed && this.buffered > 0;
+  }
+
+  /** Takes arrived bytes: into the big body being read, if there is one, and what is left (or all of them) into the buffer. */
+  private take(chunk: Buffer): void {
+    const rest = this.body === undefined ? chunk : this.fill(chunk);
+    if (rest.length === 0) return;
+    this.chunks.push(rest);
+    this.buffered += rest.length;
   }
 
   /** Copies what belongs to the big body being read into place; returns the rest of `chunk`. Delivers the frame once its body is whole. */

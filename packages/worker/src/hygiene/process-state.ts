@@ -54,6 +54,8 @@ export class ProcessState {
   signalsLength = 0;
   /** `struct rlimit` of each WATCHED_RLIMITS resource, back to back. */
   readonly rlimits = Buffer.alloc(WATCHED_RLIMITS.length * RLIMIT_BYTES);
+  /** One window into `rlimits` per watched resource, where getrlimit writes it. */
+  readonly rlimitSlots = WATCHED_RLIMITS.map((_, index) => this.rlimits.subarray(index * RLIMIT_BYTES, (index + 1) * RLIMIT_BYTES));
   /** Device and inode of fds 0, 1 and 2 (zeros for a closed one). */
   readonly stdio = Buffer.alloc(3 * STAT_ID_BYTES);
   /** The lowest free descriptor number: it moves when a call leaves descriptors open (or closes ours). */
@@ -96,8 +98,6 @@ export class ProcessStateReader {
   private readonly posixTimers = openSync('/proc/self/timers', 'r');
   private readonly text = Buffer.alloc(4096);
   private readonly scratch = Buffer.alloc(256);
-  /** One window per watched limit into a state's `rlimits`, made once per state. */
-  private readonly rlimitSlots = new WeakMap<ProcessState, Buffer[]>();
   private readonly environ = new EnvironmentView();
 
   /** Threads, children, timers. */
@@ -119,14 +119,10 @@ export class ProcessStateReader {
   /** Everything else, into `state`. */
   read(state: ProcessState): void {
     this.readStat(state);
-    let slots = this.rlimitSlots.get(state);
-    if (slots === undefined) {
-      slots = WATCHED_RLIMITS.map((_, index) => state.rlimits.subarray(index * RLIMIT_BYTES, (index + 1) * RLIMIT_BYTES));
-      this.rlimitSlots.set(state, slots);
-    }
-    for (let index = 0; index < WATCHED_RLIMITS.length; index += 1) {
-      if (getrlimitInto(WATCHED_RLIMITS[index] as number, slots[index] as Buffer) !== 0) (slots[index] as Buffer).fill(0);
-    }
+    WATCHED_RLIMITS.forEach((resource, index) => {
+      const slot = state.rlimitSlots[index] as Buffer;
+      if (getrlimitInto(resource, slot) !== 0) slot.fill(0);
+    });
     for (let fd = 0; fd < 3; fd += 1) {
       if (fstatInto(fd, this.scratch) === 0) this.scratch.copy(state.stdio, fd * STAT_ID_BYTES, 0, STAT_ID_BYTES);
       else state.stdio.fill(0, fd * STAT_ID_BYTES, (fd + 1) * STAT_ID_BYTES);
