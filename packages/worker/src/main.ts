@@ -12,6 +12,7 @@ import {
   RegisterResourceParamsSchema,
   UnregisterResourceParamsSchema,
   ExecResourceParamsSchema,
+  ExecParamsSchema,
   Methods,
   REQUESTS,
   PROTOCOL_VERSION,
@@ -32,7 +33,6 @@ import { runInspect } from './operations/inspect.js';
 import type { WorkerContext } from './operations/context.js';
 import { SerialRunner } from './operations/serial.js';
 import { invalidArgument, WorkerFailure } from './failure.js';
-import { ExecParamsSchema, runExec } from './exec/exec-operation.js';
 import { killDescendants } from './exec/process-tree.js';
 import { Hygiene } from './hygiene/hygiene.js';
 
@@ -159,7 +159,9 @@ reader.intercept((message) => {
   return true;
 });
 handle(Methods.inspect, InspectParamsSchema, (params) => runInspect(context, params), 'plugin');
-handle(Methods.exec, ExecParamsSchema, (params) => runExec(context, params), 'worker');
+// Commands load their code (and node:child_process) when the first one runs: a worker that only
+// calls functions never pays for it at its start.
+handle(Methods.exec, ExecParamsSchema, async (params) => (await import('./exec/exec-operation.js')).runExec(context, params), 'worker');
 handle(Methods.registerResource, RegisterResourceParamsSchema, (params) => registerResource(context, params), 'plugin');
 handle(Methods.unregisterResource, UnregisterResourceParamsSchema, (params) => unregisterResource(params));
 handle(Methods.execResource, ExecResourceParamsSchema, (params) => execResource(context, params), 'plugin');

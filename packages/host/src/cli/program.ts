@@ -7,7 +7,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerShell } from './commands/shell.js';
 
 // Each command registers here with its options alone; what it runs (the host, vscode-jsonrpc,
-// execa, the harness's YAML parser) loads in its action, once the command line has parsed.
+// the harness's YAML parser) loads in its action, once the command line has parsed.
 // `--help`, `--version` and the usage errors commander finds thus load none of it, and no
 // command loads another's.
 const program = new Command('plugin-run')

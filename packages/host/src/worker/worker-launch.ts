@@ -3,6 +3,7 @@ import { WORKER_ENTRY } from '@airlock/worker';
 import type { ResolvedHostOptions } from '../options/host-options.js';
 import type { OutputLine } from '../output/output-capture.js';
 import type { WorkerLaunch } from './worker-process.js';
+import type { SpawnSpec } from './worker-spawn.js';
 
 /**
  * The script workers start with: it turns on Node's compile cache (kept in the worker package's
@@ -11,11 +12,26 @@ import type { WorkerLaunch } from './worker-process.js';
  */
 const WORKER_START = join(dirname(WORKER_ENTRY), 'lifecycle', 'entry.js');
 
-/**
- * The command line and environment of a worker. Workers start from an empty environment: only
- * what the host was told to pass (`env`, `passEnv`) reaches plugin code.
- */
+/** How a host with these options starts its workers and talks to them. */
 export function workerLaunch(options: ResolvedHostOptions): WorkerLaunch {
+  return {
+    ...workerSpawnSpec(options),
+    startTimeoutMs: options.startTimeoutMs,
+    watchIntervalMs: options.watchIntervalMs,
+    maxRssBytes: options.maxWorkerRssBytes,
+    maxCalls: options.maxCallsPerWorker,
+    onLine: options.onLog ? containedOnLog(options.onLog) : ignoreLine,
+  };
+}
+
+/** What of a host's options decides the worker process it spawns. */
+export type SpawnOptions = Pick<ResolvedHostOptions, 'passEnv' | 'env' | 'worker' | 'cwd' | 'maxFrameBytes'>;
+
+/**
+ * The command line and environment of a host's workers. Workers start from an empty
+ * environment: only what the host was told to pass (`env`, `passEnv`) reaches plugin code.
+ */
+export function workerSpawnSpec(options: SpawnOptions): SpawnSpec {
   const env: Record<string, string> = {};
   for (const name of options.passEnv) {
     const value = process.env[name];
@@ -27,18 +43,7 @@ export function workerLaunch(options: ResolvedHostOptions): WorkerLaunch {
   // them, never on shared platform threads. The worker's memory watcher (a thread that must keep
   // polling while a plugin bombs memory) then never waits for threads starved of CPU.
   const args = options.worker ? options.worker.args : ['--no-warnings', '--single-threaded', WORKER_START];
-  return {
-    command,
-    args,
-    env,
-    ...(options.cwd !== undefined && { cwd: options.cwd }),
-    maxFrameBytes: options.maxFrameBytes,
-    startTimeoutMs: options.startTimeoutMs,
-    watchIntervalMs: options.watchIntervalMs,
-    maxRssBytes: options.maxWorkerRssBytes,
-    maxCalls: options.maxCallsPerWorker,
-    onLine: options.onLog ? containedOnLog(options.onLog) : ignoreLine,
-  };
+  return { command, args, env, ...(options.cwd !== undefined && { cwd: options.cwd }), maxFrameBytes: options.maxFrameBytes };
 }
 
 const ignoreLine = () => undefined;

@@ -1,4 +1,3 @@
-import { tmpdir } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import {
   AIRLOCK_VERSION,
@@ -21,29 +20,24 @@ import {
   WorkerErrorDataSchema,
   frameBytes,
 } from '@airlock/protocol';
-import type { ChildProcess } from 'node:child_process';
-import { execa } from 'execa';
 import { debuglog } from 'node:util';
 import { type Message, type MessageConnection, ResponseError, createMessageConnection } from 'vscode-jsonrpc/node';
 import { AirlockError } from '../errors/airlock-error.js';
 import { type KillIntent, type WorkerExit, classifyDeath } from '../errors/classify.js';
 import { type OutputLine, OutputCapture } from '../output/output-capture.js';
-import { createTrackedDir, removeTrackedDir, trackGroup, untrackGroup } from '../lifecycle/janitor.js';
+import { removeTrackedDir, untrackGroup } from '../lifecycle/janitor.js';
 import { CallWatch } from './call-watch.js';
 import { guardedChannel } from './channel-guard.js';
-import { inheritableFds } from './inherited-fds.js';
 import { killCommandGroups, killOrphans, memoryEvidence } from './leftovers.js';
-import { hasExited, killTree, readStartTime } from './proc-reader.js';
+import { hasExited, killTree } from './proc-reader.js';
+import { takePrestarted } from './prestart.js';
 import { readResultLog } from './result-log.js';
+import { type SpawnSpec, type SpawnedWorker, StartFailure, spawnWorker } from './worker-spawn.js';
+
+export { StartFailure } from './worker-spawn.js';
 
 /** How to start a worker process. */
-export interface WorkerLaunch {
-  command: string;
-  args: string[];
-  /** The worker's whole environment (it starts from nothing else). */
-  env: Record<string, string>;
-  cwd?: string;
-  maxFrameBytes: number;
+export interface WorkerLaunch extends SpawnSpec {
   startTimeoutMs: number;
   watchIntervalMs: number;
   /** A worker resident past this after a call retires (checked by the worker). */
@@ -92,11 +86,6 @@ export class NotStarted extends Error {
   override name = 'NotStarted';
 }
 
-/** Failure to start a worker (spawn, handshake); counted by the start breaker. */
-export class StartFailure extends Error {
-  override name = 'StartFailure';
-}
-
 /** Something sent to a worker: a control request (vscode-jsonrpc) or a run of calls (the hot path). */
 interface ActiveCall {
   info: CallInfo;
@@ -119,7 +108,6 @@ interface ActiveCall {
   run?: { spec: RunRequest; first: number; done: number };
 }
 
-let sequence = 0;
 /** `NODE_DEBUG=airlock`: why workers retire. */
 const debug = debuglog('airlock');
 
@@ -165,7 +153,7 @@ export class WorkerProcess {
   /** False from the moment the process is known to have exited. */
   alive = true;
   private readonly exitListeners: Array<(exit: WorkerExit) => void> = [];
-  private readonly subprocess: ReturnType<typeof execa>;
+  private readonly spawned: SpawnedWorker;
   private readonly watchIntervalMs: number;
   /** The child and its pipes: they keep the host process alive only while the worker has work. */
   private readonly handles: RefHandle[];
@@ -178,44 +166,15 @@ export class WorkerProcess {
   /** When the worker started (clock ticks since boot): what it started cannot be older. */
   private readonly startTime: number;
 
-  private constructor(launch: WorkerLaunch) {
-    this.tempDir = createTrackedDir(tmpdir(), `airlock-worker-${process.pid}-${++sequence}-`);
-    // Descriptors of this process that are not close-on-exec are inherited by the worker; it
-    // closes the ones listed here before any plugin code can read them.
-    const leaking = inheritableFds();
-    this.subprocess = execa(launch.command, launch.args, {
-      env: {
-        ...launch.env,
-        TMPDIR: this.tempDir,
-        AIRLOCK_HOST_PID: String(process.pid),
-        AIRLOCK_STDOUT_FD: '3',
-        // Both ends of the channel refuse frames past the same size.
-        AIRLOCK_MAX_FRAME_BYTES: String(launch.maxFrameBytes),
-        ...(leaking.length > 0 && { AIRLOCK_INHERITED_FDS: leaking.join(',') }),
-      },
-      extendEnv: false,
-      cwd: launch.cwd,
-      // 0/1: the channel; 2 and 3: plugin stderr and stdout.
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-      buffer: false,
-      detached: true,
-      cleanup: false,
-      reject: false,
-      stripFinalNewline: false,
-    });
+  private constructor(launch: WorkerLaunch, spawned: SpawnedWorker) {
+    this.spawned = spawned;
+    const { child } = spawned;
+    this.pid = spawned.pid;
+    this.tempDir = spawned.tempDir;
+    this.startTime = spawned.startTime;
     this.watchIntervalMs = launch.watchIntervalMs;
     this.maxFrameBytes = launch.maxFrameBytes;
     this.maxCalls = launch.maxCalls ?? Number.POSITIVE_INFINITY;
-    const child = (this.subprocess as unknown as { nodeChildProcess: ChildProcess }).nodeChildProcess;
-    if (child.pid === undefined) {
-      removeTrackedDir(this.tempDir);
-      throw new StartFailure(`Cannot spawn the worker ${JSON.stringify(launch.command)}`);
-    }
-    this.pid = child.pid;
-    this.startTime = readStartTime(this.pid) ?? 0;
-    // The worker leads its own process group (detached): if this process dies, the janitor
-    // kills that group.
-    trackGroup(this.pid);
     this.handles = [child, child.stdin, child.stdout, child.stderr, child.stdio[3]].filter((handle) => handle !== null) as RefHandle[];
     liveWorkers.add(this);
     const { reader, writer } = guardedChannel(
@@ -247,16 +206,8 @@ export class WorkerProcess {
       }, CHANNEL_CLOSE_GRACE_MS);
       timer.unref();
     });
-    (child.stdin as Writable).on('error', () => undefined);
-    this.exited = new Promise<WorkerExit>((resolve) => {
-      child.once('exit', (exitCode: number | null, signal: NodeJS.Signals | null) => {
-        const exit = { exitCode, signal };
-        // Whatever goes wrong in the bookkeeping, the exit is reported: close() waits for it.
-        void this.onExit(exit).then(resolve, () => resolve(exit));
-      });
-      child.once('error', () => undefined);
-    });
-    void this.subprocess.catch(() => undefined);
+    // Whatever goes wrong in the bookkeeping, the exit is reported: close() waits for it.
+    this.exited = spawned.exit.then((exit) => this.onExit(exit).then(undefined, () => exit));
     this.connection.listen();
   }
 
@@ -278,7 +229,9 @@ export class WorkerProcess {
   static async start(launch: WorkerLaunch): Promise<WorkerProcess> {
     let worker: WorkerProcess;
     try {
-      worker = new WorkerProcess(launch);
+      const prestarted = takePrestarted(launch);
+      if (prestarted !== undefined) debug('worker %d: prestarted, taken', prestarted.pid);
+      worker = new WorkerProcess(launch, prestarted ?? spawnWorker(launch));
     } catch (error) {
       throw error instanceof StartFailure ? error : new StartFailure(`Cannot spawn the worker: ${(error as Error).message}`);
     }
@@ -792,7 +745,7 @@ export class WorkerProcess {
       // death is the host's doing (see onExit), not a crash.
       this.pendingIntent ??= { kind: 'close' };
       this.connection.end();
-      (this.subprocess.stdin as Writable | null)?.end();
+      (this.spawned.child.stdin as Writable | null)?.end();
       const timer = setTimeout(() => {
         try {
           process.kill(-this.pid, 'SIGTERM');
@@ -852,7 +805,7 @@ export class WorkerProcess {
       if (!waiting.dropped) this.rejectAll(waiting, new NotStarted(`worker ${this.pid} died before the call started`) as AirlockError);
     }
     this.connection.dispose();
-    for (const stream of [this.subprocess.stdout, this.subprocess.stderr, this.subprocess.stdio[3]]) {
+    for (const stream of [this.spawned.child.stdout, this.spawned.child.stderr, this.spawned.child.stdio[3]]) {
       (stream as Readable | null)?.destroy();
     }
     killCommandGroups(this.tempDir, this.startTime, new Set([process.pid, ...[...liveWorkers].map((worker) => worker.pid)]));

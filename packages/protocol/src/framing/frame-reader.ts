@@ -2,8 +2,9 @@ import type { Readable } from 'node:stream';
 import { AbstractMessageReader, type DataCallback, Disposable, type Message } from 'vscode-jsonrpc/node';
 import { attachParts } from '../values/wire-bytes.js';
 
-/** Default largest frame a reader accepts (128 MiB, binary parts included): checked from the header, before allocating. */
-export const DEFAULT_MAX_FRAME_BYTES = 128 * 1024 * 1024;
+import { DEFAULT_MAX_FRAME_BYTES } from './frame-limit.js';
+
+export { DEFAULT_MAX_FRAME_BYTES } from './frame-limit.js';
 
 /** Largest header block accepted before the blank line that ends it. */
 const MAX_HEADER_BYTES = 8 * 1024;

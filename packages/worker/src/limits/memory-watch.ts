@@ -1,6 +1,6 @@
 import { closeSync, ftruncateSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import koffi from 'koffi';
 import { MEMORY_EVIDENCE_FILE, SHARED_BYTES, SLOT, type WatchThreadData } from './memory-watch-layout.js';
 
@@ -62,6 +62,9 @@ export class MemoryWatch {
     const data: WatchThreadData = { shared, evidencePath, pageSize: Number(sysconf(SC_PAGESIZE)) || 4096, pollMicros: POLL_MICROS };
     let thread: Worker;
     try {
+      // Loaded when first needed, not at the worker's start: most workers never watch memory,
+      // and node:worker_threads costs ~2 ms of every start.
+      const { Worker } = process.getBuiltinModule('node:worker_threads');
       thread = new Worker(new URL('./memory-watch-thread.js', import.meta.url), {
         workerData: data,
         // The host tells this thread from the plugin's by its name (it is not the plugin's to count).
