@@ -34,6 +34,24 @@ const bundles = [
   },
 ];
 
+/**
+ * vscode-jsonrpc's Node runtime requires node:crypto when it loads, for names of pipes and
+ * UUIDs that airlock's channels never ask for; loading node:crypto is 4 ms of every start. In the
+ * bundles it is required when first used instead. The build fails if the line is not found, so
+ * a new vscode-jsonrpc cannot silently bring the cost back.
+ */
+const lazyCrypto = {
+  name: 'airlock-lazy-crypto',
+  transform(code, id) {
+    if (!/vscode-jsonrpc[\\/]lib[\\/]node[\\/](ril|main)\.js$/.test(id)) return null;
+    const eager = 'const crypto_1 = require("crypto");';
+    if (!code.includes(eager)) throw new Error(`scripts/bundle.mjs: ${id} no longer has ${JSON.stringify(eager)}; update lazyCrypto`);
+    const lazy =
+      'const crypto_1 = { randomUUID: (...args) => require("crypto").randomUUID(...args), randomBytes: (...args) => require("crypto").randomBytes(...args) };';
+    return { code: code.replace(eager, lazy), map: null };
+  },
+};
+
 for (const bundle of bundles) {
   const dir = `${root}${bundle.dir}`;
   await rm(dir, { recursive: true, force: true });
@@ -43,6 +61,7 @@ for (const bundle of bundles) {
     platform: 'node',
     external: bundle.external,
     logLevel: 'warn',
+    plugins: [lazyCrypto],
     output: { dir, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
   });
 }

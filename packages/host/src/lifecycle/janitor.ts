@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 
@@ -63,7 +62,7 @@ function tell(line: string): void {
  */
 export function createTrackedDir(parent: string, prefix: string): string {
   for (let attempt = 0; ; attempt += 1) {
-    const path = join(parent, `${prefix}${randomBytes(6).toString('hex')}`);
+    const path = join(parent, `${prefix}${randomHex(6)}`);
     tell(`+d ${path}`);
     dirs.add(path);
     try {
@@ -74,6 +73,21 @@ export function createTrackedDir(parent: string, prefix: string): string {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 5) throw error;
     }
   }
+}
+
+/**
+ * `bytes` random bytes from the kernel, in hex. Read from /dev/urandom rather than node:crypto,
+ * which takes 4 ms to load: plugin-run names its first worker's temp dir before it spawns it.
+ */
+function randomHex(bytes: number): string {
+  const buffer = Buffer.alloc(bytes);
+  const fd = openSync('/dev/urandom', 'r');
+  try {
+    readSync(fd, buffer, 0, bytes, null);
+  } finally {
+    closeSync(fd);
+  }
+  return buffer.toString('hex');
 }
 
 /** Removes a directory made by createTrackedDir (a few tries: something may still write into it). */
