@@ -25,6 +25,8 @@ export class WorkerPool {
   private readonly ahead: AheadWorker[] = [];
   private readonly breaker: StartBreaker;
   private closed = false;
+  /** A top-up of the standby workers is due at the next turn. */
+  private topUpPending = false;
   /** Calls waiting in the queue, rejected by close(); a running call is left to finish. */
   private readonly waiting = new Set<(error: AirlockError) => void>();
 
@@ -133,7 +135,7 @@ export class WorkerPool {
       const started = this.ahead.findIndex((entry) => entry.settled);
       const entry = this.ahead.splice(started >= 0 ? started : 0, 1)[0]!;
       const worker = await entry.starting;
-      this.topUpStandby();
+      this.topUpStandbySoon();
       if (worker?.usable && worker.load === 0) return worker;
     }
     return undefined;
@@ -153,6 +155,20 @@ export class WorkerPool {
       },
     );
     this.ahead.push(entry);
+  }
+
+  /**
+   * Tops up the standby workers once the call at hand is on its way: a spawn blocks this
+   * process for a few milliseconds (the fork), which the call taking a standby worker after a
+   * crash must not wait for.
+   */
+  private topUpStandbySoon(): void {
+    if (this.topUpPending || this.standby === 0) return;
+    this.topUpPending = true;
+    setImmediate(() => {
+      this.topUpPending = false;
+      this.topUpStandby();
+    });
   }
 
   /** Keeps `standby` workers started or starting ahead of calls (none while the breaker is open). */
@@ -253,7 +269,9 @@ export class WorkerPool {
         this.slots.delete(worker);
         const index = this.idle.indexOf(worker);
         if (index >= 0) this.idle.splice(index, 1);
-        if (!dedicated) this.replace();
+        // A turn later: a spawn blocks this process for the fork, and the call a caller makes
+        // at once after the crash goes first (to a standby worker, if there is one).
+        if (!dedicated) setImmediate(() => this.replace());
       });
       return worker;
     } catch (error) {

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 
 /** Linux reports utime/stime in clock ticks of 1/100 s on every platform airlock supports. */
 const TICKS_PER_SECOND = 100;
@@ -151,14 +151,49 @@ export function signal(pid: number, name: NodeJS.Signals): boolean {
   }
 }
 
-/** When a process started, in clock ticks since boot (stat field 22); undefined when it is gone. */
-export function readStartTime(pid: number): number | undefined {
+/**
+ * Clock ticks since boot now (the unit of a process's start time in /proc), rounded down. Read before a spawn it bounds the child's start time from below without
+ * reading the child's /proc entry, which can wait for the child's exec to finish.
+ */
+export function readTicksSinceBoot(): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Math.floor(Number(readFileSync('/proc/uptime', 'latin1').split(' ')[0]) * TICKS_PER_SECOND);
+  } catch {
+    return 0;
+  }
+}
+
+/** One read of a /proc stat file (they are well under 1 KiB). */
+const statBuffer = Buffer.alloc(4096);
+
+/**
+ * When a process started, in clock ticks since boot (stat field 22); undefined when it is gone.
+ * Read into one buffer and parsed in place: a scan of /proc calls this for every process.
+ */
+export function readStartTime(pid: number): number | undefined {
+  let length: number;
+  try {
+    const fd = openSync(`/proc/${pid}/stat`, 'r');
+    try {
+      length = readSync(fd, statBuffer, 0, statBuffer.length, 0);
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return undefined;
   }
+  // The command name may contain spaces and parentheses: fields start after the last ')'.
+  const nameEnd = statBuffer.lastIndexOf(0x29, length - 1);
+  if (nameEnd < 0) return undefined;
+  // After ") " come fields 3, 4, …: the start time is the 20th of them.
+  let position = nameEnd + 2;
+  for (let field = 0; field < 19; field += 1) {
+    position = statBuffer.indexOf(0x20, position) + 1;
+    if (position === 0 || position >= length) return undefined;
+  }
+  let value = 0;
+  for (let code = statBuffer[position]!; code >= 0x30 && code <= 0x39; code = statBuffer[++position]!) value = value * 10 + code - 0x30;
+  return value;
 }
 
 /** Every live process of process group `pgid`, with its start time (a scan of /proc: not for hot paths). */

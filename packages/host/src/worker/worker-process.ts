@@ -804,6 +804,13 @@ export class WorkerProcess {
       this.forget(waiting);
       if (!waiting.dropped) this.rejectAll(waiting, new NotStarted(`worker ${this.pid} died before the call started`) as AirlockError);
     }
+    liveWorkers.delete(this);
+    for (const listener of this.exitListeners.splice(0)) listener(exit);
+    // The callers have heard; the rest of the clean-up waits a turn, so that a call made at once
+    // in a rejection handler (the next input after a crash) goes out to another worker before it.
+    // Not when the host closes: close() resolves after the clean-up, and a call rejected by the
+    // close must not sit unhandled for a turn before its caller, awaiting close(), gets to it.
+    if (this.pendingIntent?.kind !== 'close') await new Promise<void>((resolve) => setImmediate(resolve));
     this.connection.dispose();
     for (const stream of [this.spawned.child.stdout, this.spawned.child.stderr, this.spawned.child.stdio[3]]) {
       (stream as Readable | null)?.destroy();
@@ -812,8 +819,6 @@ export class WorkerProcess {
     removeTrackedDir(this.tempDir);
     // Reaped: from now on the number may belong to somebody else's group.
     untrackGroup(this.pid);
-    liveWorkers.delete(this);
-    for (const listener of this.exitListeners.splice(0)) listener(exit);
     return exit;
   }
 }

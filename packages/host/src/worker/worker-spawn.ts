@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import type { WorkerExit } from '../errors/classify.js';
 import { createTrackedDir, removeTrackedDir, trackGroup } from '../lifecycle/janitor.js';
 import { inheritableFds } from './inherited-fds.js';
-import { readStartTime } from './proc-reader.js';
+import { readTicksSinceBoot } from './proc-reader.js';
 
 /** What decides the process a worker is: two equal specs spawn the same worker. */
 export interface SpawnSpec {
@@ -22,7 +22,7 @@ export interface SpawnedWorker {
   readonly pid: number;
   /** The worker's own temp dir (its TMPDIR), removed when its host is done with it. */
   readonly tempDir: string;
-  /** When the worker started (clock ticks since boot): what it started cannot be older. */
+  /** When the worker started, at the latest (clock ticks since boot): what it started cannot be older. */
   readonly startTime: number;
   /** Resolves when the process exits; listened for from the spawn on, so that an early exit is never missed. */
   readonly exit: Promise<WorkerExit>;
@@ -44,6 +44,7 @@ export function spawnWorker(spec: SpawnSpec): SpawnedWorker {
   // Descriptors of this process that are not close-on-exec are inherited by the worker; it
   // closes the ones listed here before any plugin code can read them.
   const leaking = inheritableFds();
+  const startTime = readTicksSinceBoot();
   // node:child_process, not execa: a worker's spawn needs none of what execa adds (its output is
   // read as a channel, never buffered; its exit is classified here), and execa cost 70 ms to
   // load (20 ms bundled) before the CLI's first spawn, and 5 ms more than spawn() per worker.
@@ -81,7 +82,7 @@ export function spawnWorker(spec: SpawnSpec): SpawnedWorker {
   const exit = new Promise<WorkerExit>((resolve) => {
     child.once('exit', (exitCode: number | null, signal: NodeJS.Signals | null) => resolve({ exitCode, signal }));
   });
-  return { child, pid, tempDir, startTime: readStartTime(pid) ?? 0, exit };
+  return { child, pid, tempDir, startTime, exit };
 }
 
 /** The spec as a string, equal for equal specs. */
