@@ -31,6 +31,10 @@ export const close = libc.func('int close(int fd)');
 export const getppid = libc.func('int getppid(void)');
 export const fcntl3 = libc.func('int fcntl(int fd, int cmd, int arg)');
 export const fflush = libc.func('int fflush(void *stream)');
+/** ioctl with a pointer argument, written into caller-owned memory (ioctl is variadic in C; a pointer passes alike). */
+export const ioctlInto = libc.func('int ioctl(int fd, unsigned long request, void *arg)') as (fd: number, request: number, into: Buffer) => number;
+/** Bytes waiting to be read in a pipe (asm-generic, as on x86-64 and arm64). */
+export const FIONREAD = 0x541b;
 export const umask = libc.func('unsigned int umask(unsigned int mask)') as (mask: number) => number;
 /** Gives memory malloc holds free back to the kernel (so it is not counted as the worker's own). */
 export const mallocTrim = libc.func('int malloc_trim(size_t pad)') as (pad: number) => number;

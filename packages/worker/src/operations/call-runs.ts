@@ -4,6 +4,7 @@ import { toResponseError } from '../channel/connection.js';
 import { WorkerFailure } from '../failure.js';
 import type { Hygiene } from '../hygiene/hygiene.js';
 import { fflush } from '../native/libc.js';
+import { waitForOutputRead } from '../channel/plugin-output.js';
 import { prepareCall } from './call.js';
 import type { WorkerContext } from './context.js';
 
@@ -159,6 +160,7 @@ export class CallRunner {
   private async send(): Promise<void> {
     if (this.outcomes.length === 0) return;
     fflush(null);
+    waitForOutputRead();
     const reached = this.writer.writeNow(resultsMessage(this.first, this.outcomes));
     this.first += this.outcomes.length;
     this.outcomes = [];

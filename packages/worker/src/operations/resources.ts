@@ -12,6 +12,7 @@ import { callVaccel } from '../abi/vaccel.js';
 import { invalidArgument } from '../failure.js';
 import type { LoadedLibrary } from '../loader/library-cache.js';
 import { fflush } from '../native/libc.js';
+import { waitForOutputRead } from '../channel/plugin-output.js';
 import type { WorkerContext } from './context.js';
 
 /** A vAccel resource: its files under the session's rundir and the library loaded from them. */
@@ -78,6 +79,7 @@ export function execResource(context: WorkerContext, params: ExecResourceParams)
     return { value: encodeValue(callVaccel(resource.library, params.fn, decodeValue(params.args), params.vaccelLayout ?? 'v0.8')) };
   } finally {
     fflush(null);
+    waitForOutputRead();
   }
 }
 
