@@ -1,6 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
 import {
-  AIRLOCK_VERSION,
   type CallError,
   type CallParams,
   type CallRun,
@@ -9,16 +8,12 @@ import {
   type Isolation,
   type ResultsParams,
   type RetireParams,
-  HelloResultSchema,
   type Limits,
   Methods,
-  PROTOCOL_VERSION,
   REQUESTS,
   RESULT_SCHEMAS,
   RPC_AIRLOCK_ERROR,
-  WireBytes,
   WorkerErrorDataSchema,
-  frameBytes,
 } from '@airlock/protocol';
 import { debuglog } from 'node:util';
 import { type Message, type MessageConnection, ResponseError, createMessageConnection } from 'vscode-jsonrpc/node';
@@ -31,6 +26,8 @@ import { guardedChannel } from './channel-guard.js';
 import { killCommandGroups, killOrphans, memoryEvidence } from './leftovers.js';
 import { hasExited, killTree } from './proc-reader.js';
 import { takePrestarted } from './prestart.js';
+import { runFrameBytes } from './frame-size.js';
+import { acceptHello, diedBeforeHandshake, helloParams } from './handshake.js';
 import { readResultLog } from './result-log.js';
 import { type SpawnSpec, type SpawnedWorker, StartFailure, spawnWorker } from './worker-spawn.js';
 
@@ -235,14 +232,7 @@ export class WorkerProcess {
     } catch (error) {
       throw error instanceof StartFailure ? error : new StartFailure(`Cannot spawn the worker: ${(error as Error).message}`);
     }
-    const deathFailure = (exit: WorkerExit) => {
-      const intent = worker.pendingIntent;
-      const how =
-        intent?.kind === 'protocol'
-          ? `broke the protocol before its handshake (${intent.detail}) and was killed`
-          : `${exit.signal ? `was killed by ${exit.signal}` : `exited with status ${exit.exitCode}`} before its handshake`;
-      return new StartFailure(`The worker ${how}${lastWords(worker.output.lastLines())}`);
-    };
+    const deathFailure = (exit: WorkerExit) => diedBeforeHandshake(exit, worker.pendingIntent, worker.output.lastLines());
     const died = worker.exited.then((exit) => {
       throw deathFailure(exit);
     });
@@ -251,27 +241,10 @@ export class WorkerProcess {
       timer = setTimeout(() => reject(new StartFailure(`The worker did not complete its handshake within ${launch.startTimeoutMs} ms`)), launch.startTimeoutMs);
     });
     try {
-      const helloParams = {
-        protocolVersion: PROTOCOL_VERSION,
-        hostVersion: AIRLOCK_VERSION,
-        ...(launch.maxRssBytes !== undefined && { maxRssBytes: launch.maxRssBytes }),
-      };
-      const hello = worker.connection.sendRequest(Methods.hello, helloParams).then(
-        (raw) => {
-          const parsed = HelloResultSchema.safeParse(raw);
-          if (!parsed.success) throw new StartFailure(`The worker's handshake is malformed: ${parsed.error.message}`);
-          if (parsed.data.protocolVersion !== PROTOCOL_VERSION) {
-            throw new StartFailure(
-              `Protocol mismatch: this host speaks airlock protocol ${PROTOCOL_VERSION} (airlock ${AIRLOCK_VERSION}), the worker speaks protocol ${parsed.data.protocolVersion} (airlock ${parsed.data.workerVersion})`,
-            );
-          }
-          return parsed.data;
-        },
-        async (error: unknown) => {
-          if (!worker.alive) throw deathFailure(await worker.exited);
-          throw new StartFailure(`The worker refused the handshake: ${(error as Error).message}`);
-        },
-      );
+      const hello = worker.connection.sendRequest(Methods.hello, helloParams(launch.maxRssBytes)).then(acceptHello, async (error: unknown) => {
+        if (!worker.alive) throw deathFailure(await worker.exited);
+        throw new StartFailure(`The worker refused the handshake: ${(error as Error).message}`);
+      });
       worker.hello = await Promise.race([hello, died, timeout]);
       worker.holdEventLoop(false);
       return worker;
@@ -360,9 +333,7 @@ export class WorkerProcess {
     const refuse = (error: AirlockError) => spec.args.forEach((_, index) => spec.settle(index, { error }));
     if (!this.usable) return refuse(this.unusable());
     if (info.signal?.aborted) return refuse(cancelled(info.signal.reason, this.pid));
-    // What the frame holds besides the arguments: its header, the call (library, function, limits).
-    const envelope = FRAME_ENVELOPE_BYTES + spec.call.library.length + spec.call.fn.length;
-    const bytes = frameBytesAtLeast(spec.args, this.maxFrameBytes) + envelope;
+    const bytes = runFrameBytes(spec.call.library, spec.call.fn, spec.args, this.maxFrameBytes);
     if (bytes > this.maxFrameBytes) {
       return refuse(
         new AirlockError(
@@ -823,27 +794,6 @@ export class WorkerProcess {
   }
 }
 
-/** Room a frame of calls needs besides its arguments, library and function names (header, limits, keys). */
-const FRAME_ENVELOPE_BYTES = 512;
-
-/**
- * The frame size of wire-encoded arguments, counted only as far as it matters: binary parts
- * and strings by their length, anything else by a few bytes; exactly, by serializing them, once
- * the count comes near `limit`.
- */
-function frameBytesAtLeast(args: unknown, limit: number): number {
-  let count = 0;
-  const visit = (value: unknown): void => {
-    if (value instanceof WireBytes) count += value.bytes.byteLength + 16;
-    else if (typeof value === 'string') count += value.length + 2;
-    else if (Array.isArray(value)) for (const item of value) visit(item);
-    else if (typeof value === 'object' && value !== null) for (const item of Object.values(value)) visit(item);
-    else count += 8;
-  };
-  visit(args);
-  return count * 2 < limit ? count : frameBytes(args);
-}
-
 /** Waits for `promise`, but at most `ms`; the timer goes with it (it never holds the event loop). */
 async function within(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -853,12 +803,6 @@ async function within(promise: Promise<unknown>, ms: number): Promise<void> {
 
 function cancelled(reason: unknown, workerPid: number): AirlockError {
   return new AirlockError('CANCELLED', 'The call was cancelled before it started', { cause: reason, workerPid });
-}
-
-/** What a worker that died before its handshake last wrote: its last lines, stack frames left out (the error's message is what tells why). */
-function lastWords(lines: string[]): string {
-  const telling = lines.filter((line) => line.trim().length > 0 && !/^\s+at /.test(line));
-  return telling.length === 0 ? '' : `; it wrote: ${telling.slice(-5).join(' | ')}`;
 }
 
 /** Every worker of this process still alive, killed synchronously if the host process exits. */

@@ -1,0 +1,37 @@
+// The handshake that opens a worker's channel: what the host says, what it accepts back, and
+// how a worker that never completed it is described. The reply is tainted until checked.
+import { AIRLOCK_VERSION, type HelloParams, type HelloResult, HelloResultSchema, PROTOCOL_VERSION } from '@airlock/protocol';
+import type { KillIntent, WorkerExit } from '../errors/classify.js';
+import { StartFailure } from './worker-spawn.js';
+
+/** The host's hello: its protocol and version, and the resident memory past which a worker retires. */
+export function helloParams(maxRssBytes: number | undefined): HelloParams {
+  return { protocolVersion: PROTOCOL_VERSION, hostVersion: AIRLOCK_VERSION, ...(maxRssBytes !== undefined && { maxRssBytes }) };
+}
+
+/** The worker's hello, checked against the schema and this host's protocol; throws StartFailure naming what is wrong. */
+export function acceptHello(raw: unknown): HelloResult {
+  const parsed = HelloResultSchema.safeParse(raw);
+  if (!parsed.success) throw new StartFailure(`The worker's handshake is malformed: ${parsed.error.message}`);
+  if (parsed.data.protocolVersion !== PROTOCOL_VERSION) {
+    throw new StartFailure(
+      `Protocol mismatch: this host speaks airlock protocol ${PROTOCOL_VERSION} (airlock ${AIRLOCK_VERSION}), the worker speaks protocol ${parsed.data.protocolVersion} (airlock ${parsed.data.workerVersion})`,
+    );
+  }
+  return parsed.data;
+}
+
+/** A worker that ended before its handshake: how (killed for breaking the protocol, a signal, a status) and its last words. */
+export function diedBeforeHandshake(exit: WorkerExit, intent: KillIntent | undefined, lastLines: string[]): StartFailure {
+  const how =
+    intent?.kind === 'protocol'
+      ? `broke the protocol before its handshake (${intent.detail}) and was killed`
+      : `${exit.signal ? `was killed by ${exit.signal}` : `exited with status ${exit.exitCode}`} before its handshake`;
+  return new StartFailure(`The worker ${how}${lastWords(lastLines)}`);
+}
+
+/** What a worker that died before its handshake last wrote: its last lines, stack frames left out (the error's message is what tells why). */
+function lastWords(lines: string[]): string {
+  const telling = lines.filter((line) => line.trim().length > 0 && !/^\s+at /.test(line));
+  return telling.length === 0 ? '' : `; it wrote: ${telling.slice(-5).join(' | ')}`;
+}
