@@ -175,8 +175,35 @@ describe('recovery without waiting', () => {
     await expect.poll(() => host.workerPids.length, { timeout: 10_000 }).toBe(2);
   });
 
-  it('standby must be a small non-negative integer', () => {
+  it("standby 'auto' (the default): no spare while no worker has ended, two once one crashed, and the call after the next crash runs on a spare", async () => {
+    const host = trackedHost();
+    const first = await host.call('libc.so.6', 'int getpid(void)');
+    await host.call('libc.so.6', 'int abs(int)', [-1]);
+    // Nothing has ended: nothing is kept beside the slot's worker (it would have started by now).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(host.workerPids).toEqual([first]);
+    const crash = await host.call(fixture('hostile'), 'int crash_segv(void)').catch((error: unknown) => error);
+    expect(crash).toMatchObject({ code: 'CRASHED', signal: 'SIGSEGV' });
+    await expect(host.call('libc.so.6', 'int abs(int)', [-2])).resolves.toBe(2);
+    // One serving, two kept.
+    await expect.poll(() => host.workerPids.length, { timeout: 15_000 }).toBe(3);
+    const before = host.workerPids;
+    await host.call(fixture('hostile'), 'int crash_segv(void)').catch(() => undefined);
+    const next = await host.call('libc.so.6', 'int getpid(void)');
+    expect(before).toContain(next);
+  });
+
+  it('standby 0: no spare, even after a crash', async () => {
+    const host = trackedHost({ standby: 0 });
+    await host.call(fixture('hostile'), 'int crash_segv(void)').catch(() => undefined);
+    const next = await host.call('libc.so.6', 'int getpid(void)');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(host.workerPids).toEqual([next]);
+  });
+
+  it("standby must be 'auto' or a small non-negative integer, and the error says so", () => {
     expect(() => trackedHost({ standby: -1 })).toThrow(/standby/);
+    expect(() => trackedHost({ standby: 'sometimes' as never })).toThrow(/standby/);
   });
 });
 

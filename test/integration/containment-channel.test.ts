@@ -58,7 +58,8 @@ describe('stock misbehaving fake workers', () => {
   );
 
   it('duplicate-id.mjs: the first answer stands (never 43), the duplicate kills the worker, the host goes on', async () => {
-    const host = trackedHost({ worker: stock('duplicate-id.mjs') });
+    // standby 0: workerPids[0] is the worker that answered (no spare beside it).
+    const host = trackedHost({ worker: stock('duplicate-id.mjs'), standby: 0 });
     const pids = new Set<number>();
     for (let i = 0; i < 3; i += 1) {
       // The duplicate comes in the same read as the answer (PROTOCOL_ERROR for the call) or

@@ -29,12 +29,15 @@ export const HostOptionsSchema = z.strictObject({
   /** Start the workers at once instead of on the first call. Default false. */
   eager: z.boolean().default(false),
   /**
-   * Workers kept started and idle beside the pool's, from the first call on (or at once with
-   * `eager`): the call after a crash takes one instead of waiting for a worker to start, and
-   * another starts in the background. Each costs a Node process's memory (about 50 MiB). For a
-   * harness feeding crashing inputs. Default 0.
+   * Workers kept started and idle beside the pool's: the call after a crash takes one instead of
+   * waiting for a worker to start, and another starts in the background. Each costs a Node
+   * process's memory (about 50 MiB). A number keeps that many from the first call on (or at once
+   * with `eager`). `'auto'` keeps none until a worker of the pool has ended under it (a crash, a
+   * limit, a timeout, a cancel, a retirement), then 2: a harness feeding crashing inputs gets
+   * spares after its first crash, and a host whose workers never end starts none. `0` never
+   * keeps any. Default 'auto'.
    */
-  standby: z.number().int().min(0).max(16).default(0),
+  standby: z.union([z.literal('auto'), z.number().int().min(0).max(16)]).default('auto'),
   /** Limits of every call (DEFAULT_LIMITS fills what is not given). */
   limits: LimitsSchema.default({}),
   /** Environment variables of the workers, which otherwise start with an empty environment. Default {}. */

@@ -27,6 +27,8 @@ export class WorkerPool {
   private closed = false;
   /** A top-up of the standby workers is due at the next turn. */
   private topUpPending = false;
+  /** Whether a slot's worker has ended under the pool (what `standby: 'auto'` waits for). */
+  private workerLost = false;
   /** Calls waiting in the queue, rejected by close(); a running call is left to finish. */
   private readonly waiting = new Set<(error: AirlockError) => void>();
 
@@ -37,7 +39,7 @@ export class WorkerPool {
     /** Calls a worker may be sent before it has answered the first (1: one at a time). */
     readonly pipeline = 1,
     /** Workers kept started ahead of calls beside the slots' (see the host's `standby` option). */
-    readonly standby = 0,
+    private readonly standbyOption: number | 'auto' = 0,
   ) {
     this.queue = new PQueue({ concurrency: size * pipeline });
     this.breaker = new StartBreaker(breaker.threshold, breaker.cooldownMs, breaker.maxCooldownMs);
@@ -157,6 +159,12 @@ export class WorkerPool {
     this.ahead.push(entry);
   }
 
+  /** How many standby workers to keep now. */
+  private get standby(): number {
+    if (this.standbyOption !== 'auto') return this.standbyOption;
+    return this.workerLost ? AUTO_STANDBY : 0;
+  }
+
   /**
    * Tops up the standby workers once the call at hand is on its way: a spawn blocks this
    * process for a few milliseconds (the fork), which the call taking a standby worker after a
@@ -269,9 +277,11 @@ export class WorkerPool {
         this.slots.delete(worker);
         const index = this.idle.indexOf(worker);
         if (index >= 0) this.idle.splice(index, 1);
+        if (dedicated) return;
+        if (!this.closed && !worker.closedByHost) this.workerLost = true;
         // A turn later: a spawn blocks this process for the fork, and the call a caller makes
         // at once after the crash goes first (to a standby worker, if there is one).
-        if (!dedicated) setImmediate(() => this.replace());
+        setImmediate(() => this.replace());
       });
       return worker;
     } catch (error) {
@@ -296,6 +306,9 @@ export class WorkerPool {
     this.idle.length = 0;
   }
 }
+
+/** Standby workers kept by `standby: 'auto'` once a worker has ended under the pool. */
+const AUTO_STANDBY = 2;
 
 /** A worker started ahead of any call, and whether its start has ended. */
 interface AheadWorker {

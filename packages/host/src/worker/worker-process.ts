@@ -262,6 +262,11 @@ export class WorkerProcess {
     return this.alive && this.pendingIntent === undefined;
   }
 
+  /** Whether the worker ended because its host closed it (not because of a call, nor a retirement). */
+  get closedByHost(): boolean {
+    return this.pendingIntent?.kind === 'close';
+  }
+
   /** Whether a call is running. */
   get busy(): boolean {
     return this.calls.length > 0;
