@@ -175,8 +175,8 @@ describe('recovery without waiting', () => {
     await expect.poll(() => host.workerPids.length, { timeout: 10_000 }).toBe(2);
   });
 
-  it("standby 'auto' (the default): no spare while no worker has ended, two once one crashed, and the call after the next crash runs on a spare", async () => {
-    const host = trackedHost();
+  it("standby 'auto': no spare while no worker has ended, two once one crashed, and the call after the next crash runs on a spare", async () => {
+    const host = trackedHost({ standby: 'auto' });
     const first = await host.call('libc.so.6', 'int getpid(void)');
     await host.call('libc.so.6', 'int abs(int)', [-1]);
     // Nothing has ended: nothing is kept beside the slot's worker (it would have started by now).
@@ -193,8 +193,8 @@ describe('recovery without waiting', () => {
     expect(before).toContain(next);
   });
 
-  it('standby 0: no spare, even after a crash', async () => {
-    const host = trackedHost({ standby: 0 });
+  it('standby 0 (the default): no spare, even after a crash', async () => {
+    const host = trackedHost();
     await host.call(fixture('hostile'), 'int crash_segv(void)').catch(() => undefined);
     const next = await host.call('libc.so.6', 'int getpid(void)');
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -79,6 +79,8 @@ export async function runHarness(spec: HarnessSpec, options: RunHarnessOptions =
   const started = performance.now();
   const host = createHost({
     workers,
+    // Spares once a case has ended its worker: the cases after a crash do not wait for a start.
+    standby: 'auto',
     limits: { ...spec.limits, ...options.limits },
     ...(options.onLog !== undefined && { onLog: options.onLog }),
     ...(spec.vaccelArgLayout !== undefined && { vaccelArgLayout: spec.vaccelArgLayout }),

@@ -33,11 +33,11 @@ export const HostOptionsSchema = z.strictObject({
    * waiting for a worker to start, and another starts in the background. Each costs a Node
    * process's memory (about 50 MiB). A number keeps that many from the first call on (or at once
    * with `eager`). `'auto'` keeps none until a worker of the pool has ended under it (a crash, a
-   * limit, a timeout, a cancel, a retirement), then 2: a harness feeding crashing inputs gets
-   * spares after its first crash, and a host whose workers never end starts none. `0` never
-   * keeps any. Default 'auto'.
+   * limit, a timeout, a cancel, a retirement), then 2: a host fed crashing inputs gets spares
+   * after its first crash, and one whose workers never end starts none (`plugin-run harness`
+   * runs with 'auto'). Default 0: the workers of a host are the ones its slots use.
    */
-  standby: z.union([z.literal('auto'), z.number().int().min(0).max(16)]).default('auto'),
+  standby: z.union([z.literal('auto'), z.number().int().min(0).max(16)]).default(0),
   /** Limits of every call (DEFAULT_LIMITS fills what is not given). */
   limits: LimitsSchema.default({}),
   /** Environment variables of the workers, which otherwise start with an empty environment. Default {}. */

@@ -39,13 +39,12 @@ export function workerSpawnSpec(options: SpawnOptions): SpawnSpec {
   }
   Object.assign(env, options.env);
   const command = options.worker?.command ?? process.execPath;
-  // --single-threaded-gc: V8 runs its garbage collections on the thread that needs them, never
-  // on shared platform threads, so the worker's memory watcher (a thread that must keep polling
-  // while a plugin bombs memory) never waits in a collection for threads starved of CPU. The rest
-  // of V8's background work (compiling, reading the code cache) nothing waits for: it stays on
-  // platform threads; moving it to the main thread as well (--single-threaded) cost 15 ms of every
-  // worker's start.
-  const args = options.worker ? options.worker.args : ['--no-warnings', '--single-threaded-gc', WORKER_START];
+  // --single-threaded: V8 runs its garbage collections and compile jobs on the thread that needs
+  // them, never on shared platform threads. The worker's memory watcher (a thread that must keep
+  // polling while a plugin bombs memory) then never waits for threads starved of CPU. It costs
+  // ~15 ms of a worker's start; --single-threaded-gc alone (tried) let the watcher miss a malloc
+  // bomb about once in eight runs of the whole suite.
+  const args = options.worker ? options.worker.args : ['--no-warnings', '--single-threaded', WORKER_START];
   return { command, args, env, ...(options.cwd !== undefined && { cwd: options.cwd }), maxFrameBytes: options.maxFrameBytes };
 }
 

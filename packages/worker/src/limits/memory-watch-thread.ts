@@ -6,9 +6,9 @@
 //
 // The loop allocates nothing (a preallocated buffer, digits parsed and printed by hand): it must
 // keep working while the process is at its memory limit, and it must never wait for a garbage
-// collection. The worker runs with V8's --single-threaded-gc (worker-launch.ts): a collection of
-// this isolate would otherwise be shared with V8's platform threads, and this thread would wait
-// for them; on a busy machine that wait outlasts a malloc bomb.
+// collection. The worker runs with V8's --single-threaded (worker-launch.ts): a collection or a
+// compile job of this isolate would otherwise be handed to V8's platform threads, and this
+// thread would wait for them; on a busy machine that wait outlasts a malloc bomb.
 import { openSync, readSync, writeSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 import { SLOT, type WatchThreadData } from './memory-watch-layout.js';
