@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AirlockError, createHost } from '@airlock/host';
-import { CLI, ROOT, isAlive } from '../helpers/fixtures.js';
+import { CLI, ROOT, fixture, isAlive } from '../helpers/fixtures.js';
 import { cleanUp, cli, expectNothingLeft, tempDirsOf, trackedHost } from './containment-helpers.js';
 
 type Prestart = typeof import('../../packages/host/src/worker/prestart.js');
@@ -23,12 +23,20 @@ afterEach(async () => {
 });
 
 describe('a prestarted worker', () => {
-  it('is the worker createHost() with no options would spawn (the defaults cannot drift apart)', () => {
+  it('is the worker createHost() would spawn for the same options (the defaults cannot drift apart)', () => {
     expect(workerSpawnSpec(prestart.DEFAULT_SPAWN_OPTIONS)).toEqual(workerSpawnSpec(parseOptions(HostOptionsSchema, {}, 'createHost options')));
+    for (const memoryLimited of [true, false]) {
+      const options = prestart.cliSpawnOptions(memoryLimited);
+      expect(workerSpawnSpec(options)).toEqual(workerSpawnSpec(parseOptions(HostOptionsSchema, options, 'createHost options')));
+    }
+    // Only a worker that may watch memory pays for --single-threaded.
+    expect(workerSpawnSpec(prestart.cliSpawnOptions(true)).args).toContain('--single-threaded');
+    expect(workerSpawnSpec(prestart.cliSpawnOptions(false)).args).toContain('--single-threaded-gc');
+    expect(workerSpawnSpec(prestart.cliSpawnOptions(false)).args).not.toContain('--single-threaded');
   });
 
   it('is taken by the first host that spawns a worker of its spec: that host calls on it', async () => {
-    const pid = prestart.prestartDefaultWorker();
+    const pid = prestart.prestartWorker(workerSpawnSpec(prestart.DEFAULT_SPAWN_OPTIONS));
     expect(pid).toBeTypeOf('number');
     const host = trackedHost();
     const error = await host.call('libc.so.6', 'int airlock_no_such_symbol(void)').catch((caught: unknown) => caught);
@@ -67,6 +75,17 @@ describe('plugin-run', () => {
     expect(run.status).toBe(0);
     expect(run.stdout).toBe('1\n');
     expect(run.stderr).toMatch(/worker \d+: prestarted, taken/);
+  });
+
+  it('with --memory, calls on the worker it started first too (one that may watch memory), and the limit holds', () => {
+    const run = spawnSync(process.execPath, [CLI, 'call', '--json', '--memory', '32M', fixture('hostile'), 'int malloc_bomb(void)'], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_DEBUG: 'airlock' },
+      timeout: 30_000,
+    });
+    expect(run.stderr).toMatch(/worker \d+: prestarted, taken/);
+    expect(run.status).toBe(5);
+    expect(JSON.parse(run.stdout.trim().split('\n').pop()!)).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED', limit: 'memory' } });
   });
 
   it('leaves no worker and no temp dir when the command ends before it needs one (usage error, --help)', async () => {

@@ -31,7 +31,8 @@ try {
 // The specifiers are variables because the bundle is built after tsc checks this file.
 const bundle = '../bundle/';
 const prestart = (await import(`${bundle}prestart.js`)) as typeof import('../worker/prestart.js');
-if (WORKER_COMMANDS.has(process.argv[2] ?? '')) prestart.prestartDefaultWorker();
+const words = process.argv.slice(2);
+if (WORKER_COMMANDS.has(words[0] ?? '')) prestart.prestartCliWorker(words.some((word) => word === '--memory' || word.startsWith('--memory=')));
 try {
   await import(`${bundle}plugin-run.js`);
 } finally {

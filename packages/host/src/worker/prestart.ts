@@ -6,7 +6,7 @@
 import { DEFAULT_MAX_FRAME_BYTES } from '@airlock/protocol';
 import { removeTrackedDir, untrackGroup } from '../lifecycle/janitor.js';
 import { killTree } from './proc-reader.js';
-import { type SpawnOptions, workerSpawnSpec } from './worker-launch.js';
+import { type SpawnOptions, workerArgs, workerSpawnSpec } from './worker-launch.js';
 import { type SpawnSpec, type SpawnedWorker, specKey, spawnWorker } from './worker-spawn.js';
 
 /** What decides the workers of `createHost()` with no options, as plugin-run's commands create it. */
@@ -33,9 +33,17 @@ export function prestartWorker(spec: SpawnSpec): number | undefined {
   return pid;
 }
 
-/** Spawns the worker a host of default options would: the one plugin-run's commands start. */
-export function prestartDefaultWorker(): number | undefined {
-  return prestartWorker(workerSpawnSpec(DEFAULT_SPAWN_OPTIONS));
+/**
+ * The worker plugin-run's commands run on: a host of default options, whose worker runs without
+ * --single-threaded when the command's one call has no memory limit (see workerArgs).
+ */
+export function cliSpawnOptions(memoryLimited: boolean): SpawnOptions {
+  return memoryLimited ? DEFAULT_SPAWN_OPTIONS : { ...DEFAULT_SPAWN_OPTIONS, worker: { command: process.execPath, args: workerArgs(false) } };
+}
+
+/** Spawns the worker a plugin-run command's host would (see cliSpawnOptions). */
+export function prestartCliWorker(memoryLimited: boolean): number | undefined {
+  return prestartWorker(workerSpawnSpec(cliSpawnOptions(memoryLimited)));
 }
 
 /** The prestarted worker, if it was spawned for exactly `spec` and is still alive; it is handed out once. */

@@ -39,13 +39,21 @@ export function workerSpawnSpec(options: SpawnOptions): SpawnSpec {
   }
   Object.assign(env, options.env);
   const command = options.worker?.command ?? process.execPath;
-  // --single-threaded: V8 runs its garbage collections and compile jobs on the thread that needs
-  // them, never on shared platform threads. The worker's memory watcher (a thread that must keep
-  // polling while a plugin bombs memory) then never waits for threads starved of CPU. It costs
-  // ~15 ms of a worker's start; --single-threaded-gc alone (tried) let the watcher miss a malloc
-  // bomb about once in eight runs of the whole suite.
-  const args = options.worker ? options.worker.args : ['--no-warnings', '--single-threaded', WORKER_START];
+  const args = options.worker ? options.worker.args : workerArgs();
   return { command, args, env, ...(options.cwd !== undefined && { cwd: options.cwd }), maxFrameBytes: options.maxFrameBytes };
+}
+
+/**
+ * The worker's Node flags and script. `--single-threaded`: V8 runs its garbage collections and
+ * compile jobs on the thread that needs them, never on shared platform threads, so the worker's
+ * memory watcher (a thread that must keep polling while a plugin bombs memory) never waits for
+ * threads starved of CPU. It costs ~15 ms of a worker's start. A worker that will never watch
+ * memory (`watchesMemory` false: plugin-run knows its one call has no memory limit) runs with
+ * --single-threaded-gc only; with that alone the watcher missed a malloc bomb about once in
+ * eight runs of the whole suite, so it is not the default.
+ */
+export function workerArgs(watchesMemory = true): string[] {
+  return ['--no-warnings', watchesMemory ? '--single-threaded' : '--single-threaded-gc', WORKER_START];
 }
 
 const ignoreLine = () => undefined;

@@ -2,6 +2,7 @@
 import { ArgumentError, PrototypeError, buildSignature, isPrototype } from '@airlock/protocol';
 import { AirlockError } from '../../errors/airlock-error.js';
 import { createHost } from '../../host.js';
+import { cliSpawnOptions } from '../../worker/prestart.js';
 import { limitsFrom } from '../options.js';
 import { parseCArguments } from '../parse-c-arguments.js';
 import { printFailure, printSuccess, stderrLog } from '../render.js';
@@ -9,7 +10,8 @@ import { cliArgumentParsers } from './abi-arguments.js';
 
 export async function runCall(library: string, fn: string, words: string[], options: Record<string, unknown>): Promise<number> {
   const json = Boolean(options.json);
-  const host = createHost({ workers: 1, limits: limitsFrom(options), onLog: stderrLog(options.logLevel as never) });
+  const limits = limitsFrom(options);
+  const host = createHost({ workers: 1, limits, onLog: stderrLog(options.logLevel as never), ...cliSpawnOptions(limits.memoryBytes !== undefined) });
   try {
     let abi = options.abi as 'auto' | 'c' | 'arroyo' | 'vaccel';
     const sha256 = options.sha256 as string | undefined;

@@ -3,6 +3,7 @@ import { EXIT_CODES } from '@airlock/protocol';
 import { AirlockError, isAirlockError } from '../../errors/airlock-error.js';
 import { specFromOptions } from '../../exec/cli-spec.js';
 import { createHost } from '../../host.js';
+import { cliSpawnOptions } from '../../worker/prestart.js';
 import { limitsFrom } from '../options.js';
 import { printFailure, stderrLog, toJson } from '../render.js';
 
@@ -11,7 +12,8 @@ export async function runExecCli(words: string[], options: Record<string, unknow
   const onLog = json
     ? stderrLog(options.logLevel as never)
     : (entry: { stream: 'stdout' | 'stderr'; line: string }) => (entry.stream === 'stdout' ? process.stdout : process.stderr).write(`${entry.line}\n`);
-  const host = createHost({ workers: 1, onLog });
+  // Commands get their memory limit from the kernel (no memory watcher in the worker).
+  const host = createHost({ workers: 1, onLog, ...cliSpawnOptions(false) });
   let status: number;
   try {
     const driver = options.driver as string;

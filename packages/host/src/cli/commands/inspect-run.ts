@@ -1,13 +1,14 @@
 // What `plugin-run inspect` does once its command line has parsed (inspect.ts loads it then).
 import { existsSync } from 'node:fs';
 import { createHost } from '../../host.js';
+import { cliSpawnOptions } from '../../worker/prestart.js';
 import { readElfExports } from '../../inspect/elf-exports.js';
 import { AirlockError } from '../../errors/airlock-error.js';
 import { printFailure, stderrLog, toJson } from '../render.js';
 
 export async function runInspect(library: string, options: Record<string, unknown>): Promise<number> {
   const json = Boolean(options.json);
-  const host = createHost({ workers: 1, onLog: stderrLog(options.logLevel as never) });
+  const host = createHost({ workers: 1, onLog: stderrLog(options.logLevel as never), ...cliSpawnOptions(false) });
   try {
     if (!existsSync(library)) throw new AirlockError('LOAD_ERROR', `No such library file ${JSON.stringify(library)}`);
     let elf;
