@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -47,14 +47,20 @@ export function processesMatching(marker: string): number[] {
     .filter((pid) => pid !== process.pid);
 }
 
-/** Whether a process is alive (zombies count as gone). */
+/**
+ * Whether a process is alive (zombies count as gone). Read in this process: a helper process
+ * that could not be started on a loaded machine would otherwise read as "dead".
+ */
 export function isAlive(pid: number): boolean {
+  let stat: string;
   try {
-    const stat = execFileSync('cat', [`/proc/${pid}/stat`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return !/\) Z /.test(stat);
-  } catch {
-    return false;
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') return false;
+    throw error;
   }
+  return !/\) Z /.test(stat);
 }
 
 /** Waits until `check` is true or `timeoutMs` passes; returns the last result. */
