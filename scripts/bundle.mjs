@@ -18,7 +18,6 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /** Each bundle: what it starts from, where it goes, what it leaves to Node to load. */
 const bundles = [
   {
-    name: 'worker',
     // The memory watcher is a worker thread started from `new URL('./memory-watch-thread.js',
     // import.meta.url)`: it must sit beside the bundle under that name.
     input: { worker: 'packages/worker/dist/main.js', 'memory-watch-thread': 'packages/worker/dist/limits/memory-watch-thread.js' },
@@ -26,7 +25,6 @@ const bundles = [
     external: ['koffi'],
   },
   {
-    name: 'plugin-run',
     // prestart is its own entry so the CLI can spawn a worker before it loads the rest.
     input: { 'plugin-run': 'packages/host/dist/cli/program.js', prestart: 'packages/host/dist/worker/prestart.js' },
     dir: 'packages/host/dist/bundle',

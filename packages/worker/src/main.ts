@@ -35,8 +35,7 @@ import { SerialRunner } from './operations/serial.js';
 import { invalidArgument, WorkerFailure } from './failure.js';
 import { killDescendants } from './exec/process-tree.js';
 import { Hygiene } from './hygiene/hygiene.js';
-import { waitForOutputRead } from './channel/plugin-output.js';
-import { fflush } from './native/libc.js';
+import { deliverPluginOutput } from './channel/plugin-output.js';
 
 const env = process.env;
 hardenProcess(env.AIRLOCK_HOST_PID ? Number(env.AIRLOCK_HOST_PID) : undefined);
@@ -104,10 +103,7 @@ function handle<P, R>(type: { method: string }, schema: ZodLike<P>, operation: (
           hygiene.rebase();
         }
         // What the operation's code (plugin or command) wrote reaches the host before the answer.
-        if (hygienic !== 'none') {
-          fflush(null);
-          waitForOutputRead();
-        }
+        if (hygienic !== 'none') deliverPluginOutput();
         if ('error' in outcome) reject(toResponseError(outcome.error));
         else resolve(outcome.value);
         // The rest (limits, descriptors, directory, environment, memory) cannot act by itself:

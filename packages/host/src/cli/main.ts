@@ -16,20 +16,20 @@ if (major < 22) {
 // in this package's own directory (node_modules/.cache, which npm never packs nor git tracks),
 // not in the user's temp dir, which must not collect airlock's files. Where the package is
 // read-only the cache is simply off: enableCompileCache reports that, it does not throw.
-/** The subcommands that start a worker of default options. */
-const WORKER_COMMANDS = new Set(['call', 'inspect', 'exec']);
 const [{ enableCompileCache }, { fileURLToPath }] = await Promise.all([import('node:module'), import('node:url')]);
 try {
   enableCompileCache?.(fileURLToPath(new URL('../../node_modules/.cache/node-compile-cache', import.meta.url)));
 } catch {
   // (an unusual file system: plugin-run runs uncached)
 }
-// The commands that run native code start a worker of default options first thing (call,
-// inspect, exec): spawned now, it starts while the rest of the CLI loads, and the command's host
-// takes it (only if it would have spawned exactly that worker; otherwise it is ended unused).
+// The commands that run native code (call, inspect, exec) start their worker first thing:
+// spawned now, it starts while the rest of the CLI loads, and the command's host takes it (only
+// if it would have spawned exactly that worker; otherwise it is ended unused).
 // The CLI itself runs from a bundle (scripts/bundle.mjs): one file to load, not two hundred.
 // The specifiers are variables because the bundle is built after tsc checks this file.
 const bundle = '../bundle/';
+/** The subcommands that start a worker (see prestart.cliSpawnOptions). */
+const WORKER_COMMANDS = new Set(['call', 'inspect', 'exec']);
 const prestart = (await import(`${bundle}prestart.js`)) as typeof import('../worker/prestart.js');
 const words = process.argv.slice(2);
 if (WORKER_COMMANDS.has(words[0] ?? '')) prestart.prestartCliWorker(words.some((word) => word === '--memory' || word.startsWith('--memory=')));

@@ -191,7 +191,7 @@ export class WorkerPool {
   }
 
   private async acquire(): Promise<WorkerProcess> {
-    this.topUpStandby();
+    this.topUpStandbySoon();
     if (this.pipeline > 1) return this.acquirePipelined();
     while (this.idle.length > 0) {
       const worker = this.idle.pop()!;

@@ -152,8 +152,9 @@ export function signal(pid: number, name: NodeJS.Signals): boolean {
 }
 
 /**
- * Clock ticks since boot now (the unit of a process's start time in /proc), rounded down. Read before a spawn it bounds the child's start time from below without
- * reading the child's /proc entry, which can wait for the child's exec to finish.
+ * Clock ticks since boot now (the unit of a process's start time in /proc), rounded down. Read
+ * before a spawn, it bounds the child's start time from below without reading the child's /proc
+ * entry, which can wait for the child's exec to finish.
  */
 export function readTicksSinceBoot(): number {
   try {
@@ -192,7 +193,7 @@ export function readStartTime(pid: number): number | undefined {
     if (position === 0 || position >= length) return undefined;
   }
   let value = 0;
-  for (let code = statBuffer[position]!; code >= 0x30 && code <= 0x39; code = statBuffer[++position]!) value = value * 10 + code - 0x30;
+  for (; position < length && statBuffer[position]! >= 0x30 && statBuffer[position]! <= 0x39; position += 1) value = value * 10 + statBuffer[position]! - 0x30;
   return value;
 }
 

@@ -127,8 +127,6 @@ const RUN_REPORT_SLACK_MS = 5;
  * starts form one process group, killed as a whole.
  */
 export class WorkerProcess {
-  readonly pid: number;
-  readonly tempDir: string;
   hello!: HelloResult;
   /** Resolves once the process has exited and its temp dir is gone. */
   readonly exited: Promise<WorkerExit>;
@@ -160,15 +158,10 @@ export class WorkerProcess {
   private retiring: string | undefined;
   private callsServed = 0;
   private readonly maxCalls: number;
-  /** When the worker started (clock ticks since boot): what it started cannot be older. */
-  private readonly startTime: number;
 
   private constructor(launch: WorkerLaunch, spawned: SpawnedWorker) {
     this.spawned = spawned;
     const { child } = spawned;
-    this.pid = spawned.pid;
-    this.tempDir = spawned.tempDir;
-    this.startTime = spawned.startTime;
     this.watchIntervalMs = launch.watchIntervalMs;
     this.maxFrameBytes = launch.maxFrameBytes;
     this.maxCalls = launch.maxCalls ?? Number.POSITIVE_INFINITY;
@@ -255,6 +248,16 @@ export class WorkerProcess {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The worker's process id (it leads its own process group). */
+  get pid(): number {
+    return this.spawned.pid;
+  }
+
+  /** The worker's own temp dir (its TMPDIR). */
+  get tempDir(): string {
+    return this.spawned.tempDir;
   }
 
   /** Whether the worker can take a call. */
@@ -756,7 +759,7 @@ export class WorkerProcess {
     if (this.pendingIntent === undefined) {
       // It died by itself: what its plugin forked was reparented out of its tree when it died.
       // Those processes still carry the worker's environment, its own temp dir in it.
-      killOrphans(this.tempDir, this.startTime);
+      killOrphans(this.tempDir, this.spawned.startTime);
     }
     // Give the pipes a moment to deliver the plugin's last words.
     await within(this.output.ended, 250);
@@ -791,7 +794,7 @@ export class WorkerProcess {
     for (const stream of [this.spawned.child.stdout, this.spawned.child.stderr, this.spawned.child.stdio[3]]) {
       (stream as Readable | null)?.destroy();
     }
-    killCommandGroups(this.tempDir, this.startTime, new Set([process.pid, ...[...liveWorkers].map((worker) => worker.pid)]));
+    killCommandGroups(this.tempDir, this.spawned.startTime, new Set([process.pid, ...[...liveWorkers].map((worker) => worker.pid)]));
     removeTrackedDir(this.tempDir);
     // Reaped: from now on the number may belong to somebody else's group.
     untrackGroup(this.pid);

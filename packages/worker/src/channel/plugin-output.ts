@@ -5,7 +5,7 @@
 // would show the previous call's lines). Before outcomes go out, the worker waits until the
 // host has read what its pipes held; the host reads them as they fill, so the wait is the
 // host's next turn, and none at all for a call that wrote nothing.
-import { FIONREAD, ioctlInto } from '../native/libc.js';
+import { FIONREAD, fflush, ioctlInto } from '../native/libc.js';
 
 /** The longest wait for the host to read the output pipes; past it the outcome goes anyway. */
 const MAX_WAIT_MS = 250;
@@ -21,15 +21,16 @@ function unread(fd: number): number {
 }
 
 /** Bytes the plugin wrote to its stdout and stderr that the host has not read yet. */
-export function unreadOutputBytes(): number {
+function unreadOutputBytes(): number {
   return unread(1) + unread(2);
 }
 
 /**
- * Returns once the host has read everything plugin code wrote to fds 1 and 2 (flush stdio
- * first), or after MAX_WAIT_MS (a plugin that left a process writing may keep them full).
+ * Flushes C stdio, then returns once the host has read everything plugin code wrote to fds 1
+ * and 2, or after MAX_WAIT_MS (a plugin that left a process writing may keep them full).
  */
-export function waitForOutputRead(): void {
+export function deliverPluginOutput(): void {
+  fflush(null);
   if (unreadOutputBytes() === 0) return;
   const deadline = performance.now() + MAX_WAIT_MS;
   while (unreadOutputBytes() > 0 && performance.now() < deadline) Atomics.wait(sleeper, 0, 0, LOOK_EVERY_MS);

@@ -3,8 +3,7 @@ import type { ResultLog } from '../channel/result-log.js';
 import { toResponseError } from '../channel/connection.js';
 import { WorkerFailure } from '../failure.js';
 import type { Hygiene } from '../hygiene/hygiene.js';
-import { fflush } from '../native/libc.js';
-import { waitForOutputRead } from '../channel/plugin-output.js';
+import { deliverPluginOutput } from '../channel/plugin-output.js';
 import { prepareCall } from './call.js';
 import type { WorkerContext } from './context.js';
 
@@ -159,8 +158,7 @@ export class CallRunner {
   /** Sends the outcomes kept; once they reached the kernel, the log is free again. */
   private async send(): Promise<void> {
     if (this.outcomes.length === 0) return;
-    fflush(null);
-    waitForOutputRead();
+    deliverPluginOutput();
     const reached = this.writer.writeNow(resultsMessage(this.first, this.outcomes));
     this.first += this.outcomes.length;
     this.outcomes = [];

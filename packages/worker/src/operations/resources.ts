@@ -11,8 +11,6 @@ import {
 import { callVaccel } from '../abi/vaccel.js';
 import { invalidArgument } from '../failure.js';
 import type { LoadedLibrary } from '../loader/library-cache.js';
-import { fflush } from '../native/libc.js';
-import { waitForOutputRead } from '../channel/plugin-output.js';
 import type { WorkerContext } from './context.js';
 
 /** A vAccel resource: its files under the session's rundir and the library loaded from them. */
@@ -75,12 +73,8 @@ export function unregisterResource(params: UnregisterResourceParams): null {
 export function execResource(context: WorkerContext, params: ExecResourceParams): { value: unknown } {
   const resource = resourceOf(params.id);
   context.limits.apply(params.limits);
-  try {
-    return { value: encodeValue(callVaccel(resource.library, params.fn, decodeValue(params.args), params.vaccelLayout ?? 'v0.8')) };
-  } finally {
-    fflush(null);
-    waitForOutputRead();
-  }
+  // (Its output is flushed and delivered before the answer by the request handler, as for every operation that runs plugin code.)
+  return { value: encodeValue(callVaccel(resource.library, params.fn, decodeValue(params.args), params.vaccelLayout ?? 'v0.8')) };
 }
 
 function resourceOf(id: number): Resource {
