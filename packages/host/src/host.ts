@@ -3,6 +3,7 @@ import {
   type Abi,
   ArgumentError,
   type CallSignature,
+  type ExecParams,
   type InspectResult,
   type Limits,
   PrototypeError,
@@ -29,10 +30,14 @@ import {
 } from './options/host-options.js';
 import { WorkerPool } from './pool/worker-pool.js';
 import { workerLaunch } from './worker/worker-launch.js';
-import { type CallOutcome, NotStarted } from './worker/worker-process.js';
+import { type CallOutcome, NotStarted, type WorkerProcess } from './worker/worker-process.js';
 import { type ExecResult, execCommand } from './exec/run-exec.js';
 import type { ExecSpec } from './exec/exec-spec.js';
-import { DEFAULT_RUNDIR_PARENT, Session, type SessionOptions } from './session/session.js';
+import { DEFAULT_RUNDIR_PARENT, Session, type SessionOptions, sessionPlace } from './session/session.js';
+import { SandboxOptionsSchema, sandboxPolicy } from './sandbox/sandbox-options.js';
+import { execPaths } from './sandbox/exec-paths.js';
+import { removeTrackedDir } from './lifecycle/janitor.js';
+import { SandboxView } from './sandbox/sandbox-view.js';
 
 /** What `host.inspect` reports about a library. */
 export type LibraryInfo = InspectResult;
@@ -52,13 +57,23 @@ export class Host implements AsyncDisposable {
   private readonly plainCall: { options: ReturnType<typeof CallOptionsSchema.parse>; workerLimits: ReturnType<typeof workerSide> };
   private closing: Promise<void> | undefined;
   private readonly sessions = new Set<Session>();
+  /** What sandboxed workers see (undefined: no sandbox). */
+  private readonly sandbox: SandboxView | undefined;
 
   constructor(options: HostOptions = {}) {
     this.options = parseOptions(HostOptionsSchema, options, 'host options');
     this.limits = mergeLimits({ ...DEFAULT_LIMITS }, this.options.limits);
     this.plainCall = { options: parseOptions(CallOptionsSchema, {}, 'call options'), workerLimits: workerSide(this.limits) };
+    const policy = sandboxPolicy(this.options.sandbox, this.options.cwd ?? process.cwd());
+    this.sandbox = policy && new SandboxView(policy);
     const { breakerThreshold: threshold, breakerCooldownMs: cooldownMs, breakerMaxCooldownMs: maxCooldownMs } = this.options;
-    this.pool = new WorkerPool(() => workerLaunch(this.options), this.options.workers, { threshold, cooldownMs, maxCooldownMs }, this.options.pipeline, this.options.standby);
+    this.pool = new WorkerPool(
+      () => workerLaunch(this.options, this.sandbox?.spawn()),
+      this.options.workers,
+      { threshold, cooldownMs, maxCooldownMs },
+      this.options.pipeline,
+      this.options.standby,
+    );
     if (this.options.eager) void this.pool.warm();
   }
 
@@ -73,6 +88,7 @@ export class Host implements AsyncDisposable {
     const plain = isEmpty(options);
     const opts = plain ? this.plainCall.options : parseOptions(CallOptionsSchema, options, 'call options');
     const target = this.checkTarget(library, fn);
+    if (this.sandbox !== undefined && !this.sandbox.shows(target)) await this.show(target);
     const abi = opts.abi;
     const { signature, wire: wireArgs } = this.checkArguments(abi, fn, args);
     const limits = plain ? this.limits : mergeLimits(this.limits, opts);
@@ -108,6 +124,7 @@ export class Host implements AsyncDisposable {
     const opts = parseOptions(CallManyOptionsSchema, options, 'callMany options');
     if (!Array.isArray(argsList)) throw new AirlockError('INVALID_ARGUMENT', `argsList must be an array of argument lists, got ${describe(argsList)}`);
     const target = this.checkTarget(library, fn);
+    if (this.sandbox !== undefined && !this.sandbox.shows(target)) await this.show(target);
     const abi = opts.abi;
     const wire: unknown[] = new Array(argsList.length);
     let signature: CallSignature | undefined;
@@ -175,6 +192,7 @@ export class Host implements AsyncDisposable {
   async inspect(library: string, options: { sha256?: string; signal?: AbortSignal } = {}): Promise<LibraryInfo> {
     this.assertOpen();
     const target = this.checkTarget(library, 'inspect');
+    if (this.sandbox !== undefined && !this.sandbox.shows(target)) await this.show(target);
     const params = { library: target, ...(options.sha256 !== undefined && { sha256: options.sha256 }) };
     return (await this.pool.run(
       (worker) => worker.request('inspect', params, { limits: this.limits, operation: `inspecting ${library}`, signal: options.signal }),
@@ -188,11 +206,27 @@ export class Host implements AsyncDisposable {
    */
   async session(options: SessionOptions = {}): Promise<Session> {
     this.assertOpen();
-    const worker = await this.pool.dedicated();
     const limits = mergeLimits(this.limits, options.limits ?? {});
-    const session = new Session(worker, limits, options.vaccelArgLayout ?? this.options.vaccelArgLayout, options.rundirParent ?? DEFAULT_RUNDIR_PARENT);
+    const sandbox = this.sessionSandbox(options.sandbox);
+    const place = sessionPlace(options.rundirParent ?? DEFAULT_RUNDIR_PARENT);
+    let worker: WorkerProcess;
+    try {
+      worker = await this.pool.dedicated(sandbox && workerLaunch(this.options, sandbox.spawn({ writable: [place.rundir] })));
+    } catch (error) {
+      removeTrackedDir(place.rundir);
+      throw error;
+    }
+    const session = new Session(worker, limits, options.vaccelArgLayout ?? this.options.vaccelArgLayout, place, sandbox);
     this.sessions.add(session);
     return session;
+  }
+
+  /** What a session's worker sees: its own sandbox option's policy, or the host's (undefined: no sandbox). */
+  private sessionSandbox(option: SessionOptions['sandbox']): SandboxView | undefined {
+    if (option === undefined) return this.sandbox?.derive(this.sandbox.policy);
+    const policy = sandboxPolicy(parseOptions(SandboxOptionsSchema, option, 'session sandbox option'), this.options.cwd ?? process.cwd());
+    if (policy === undefined) return undefined;
+    return this.sandbox?.derive(policy) ?? new SandboxView(policy);
   }
 
   /**
@@ -202,9 +236,23 @@ export class Host implements AsyncDisposable {
    */
   async exec(spec: ExecSpec): Promise<ExecResult> {
     this.assertOpen();
-    return execCommand(spec, this.limits, { cwd: this.options.cwd ?? process.cwd(), env: process.env }, (params, info) =>
-      this.pool.run((worker) => worker.request('exec', params, info), info.signal),
-    );
+    const sandbox = this.sandbox;
+    return execCommand(spec, this.limits, { cwd: this.options.cwd ?? process.cwd(), env: process.env }, (params, info) => {
+      if (sandbox === undefined) return this.pool.run((worker) => worker.request('exec', params, info), info.signal);
+      // A sandboxed command gets a worker of its own, shown what its spec declares.
+      return this.execSandboxed(sandbox, params as ExecParams, info);
+    });
+  }
+
+  /** Runs a command in a sandboxed worker of its own, shown what its spec declares; the worker ends with it. */
+  private async execSandboxed(sandbox: SandboxView, params: ExecParams, info: Parameters<WorkerProcess['request']>[2]): Promise<unknown> {
+    if (info.signal?.aborted) throw cancelledCall(info.signal);
+    const worker = await this.pool.dedicated(workerLaunch(this.options, sandbox.spawn(execPaths(params))));
+    try {
+      return await worker.request('exec', params, info);
+    } finally {
+      void worker.close(0);
+    }
   }
 
   /** Pids of the live workers (for supervision and tests). */
@@ -223,6 +271,14 @@ export class Host implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /**
+   * Shows a library to the sandbox's workers: those started from now on see it; those started
+   * before cannot, and are replaced once their calls have settled.
+   */
+  private async show(library: string): Promise<void> {
+    if (await this.sandbox!.expose(library)) this.pool.renew(`its sandbox does not show ${library}`);
   }
 
   private assertOpen(): void {

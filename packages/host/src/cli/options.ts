@@ -1,5 +1,6 @@
 import type { Limits, LogLevel } from '@airlock/protocol';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { SandboxOptions } from '../sandbox/sandbox-options.js';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
@@ -71,4 +72,22 @@ export function addOutputOptions(command: Command): Command {
   return command
     .option('--json', 'print one JSON object: {"ok":true,"result":…} or {"ok":false,"error":{…}}')
     .addOption(new Option('--log-level <level>', 'error|warn|info|debug (or 1-4): plugin output shows at info and above').argParser(parseLogLevel).default('info'));
+}
+
+/** Adds `--sandbox` and what it lets in: shared by call, inspect and exec. */
+export function addSandboxOptions(command: Command): Command {
+  return command
+    .option('--sandbox', 'run the worker in a sandbox (bubblewrap): its own PID namespace, uid nobody, no network, a read-only view of the system and the library')
+    .option('--sandbox-read <path>', 'a file or directory the sandboxed plugin may read (repeatable; implies --sandbox)', collect)
+    .option('--sandbox-write <path>', 'a file or directory the sandboxed plugin may read and write (repeatable; implies --sandbox)', collect)
+    .option('--sandbox-network', "give the sandboxed plugin the host's network (implies --sandbox)");
+}
+
+/** The sandbox asked for on the command line (undefined: none). */
+export function sandboxFrom(options: Record<string, unknown>): SandboxOptions | undefined {
+  const readable = (options.sandboxRead as string[] | undefined) ?? [];
+  const writable = (options.sandboxWrite as string[] | undefined) ?? [];
+  const network = options.sandboxNetwork === true;
+  if (options.sandbox !== true && readable.length === 0 && writable.length === 0 && !network) return undefined;
+  return { network, readable, writable };
 }

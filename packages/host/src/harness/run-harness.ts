@@ -5,6 +5,7 @@ import { isAirlockError } from '../errors/airlock-error.js';
 import { createHost } from '../host.js';
 import type { LogEntry } from '../options/host-options.js';
 import type { Expectation, HarnessCase, HarnessSpec } from './spec.js';
+import type { SandboxOptions } from '../sandbox/sandbox-options.js';
 
 /** What a call did: its result, or the error it failed with (as AirlockError.toJSON gives it). */
 export type CallSettlement = { ok: true; result: unknown } | { ok: false; error: { code: ErrorCode; message: string; signal?: string; exitCode?: number; limit?: string; output?: string[]; [field: string]: unknown } };
@@ -66,6 +67,8 @@ export interface RunHarnessOptions {
   onOutcome?: (outcome: CaseOutcome, settled: number, total: number) => void;
   /** Aborting stops issuing calls and cancels those running; the run resolves with what it has. */
   signal?: AbortSignal;
+  /** The sandbox of the run's workers (overrides the spec's). */
+  sandbox?: SandboxOptions;
 }
 
 /**
@@ -84,6 +87,7 @@ export async function runHarness(spec: HarnessSpec, options: RunHarnessOptions =
     limits: { ...spec.limits, ...options.limits },
     ...(options.onLog !== undefined && { onLog: options.onLog }),
     ...(spec.vaccelArgLayout !== undefined && { vaccelArgLayout: spec.vaccelArgLayout }),
+    sandbox: options.sandbox ?? spec.sandbox ?? false,
   });
   const outcomes: Array<CaseOutcome | undefined> = new Array(spec.cases.length);
   let next = 0;

@@ -22,6 +22,7 @@ import {
 import { LineCounter, type Node as YamlNode, isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { parseDuration, parseSize } from '../cli/options.js';
+import { type SandboxOptions, SandboxOptionsSchema } from '../sandbox/sandbox-options.js';
 
 type Abi = z.infer<typeof AbiSchema>;
 type VaccelLayout = z.infer<typeof VaccelLayoutSchema>;
@@ -64,6 +65,8 @@ export interface HarnessSpec {
   limits: Limits;
   sha256?: string;
   vaccelArgLayout?: VaccelLayout;
+  /** The sandbox of the spec's workers, its paths absolute (relative ones are the spec file's). */
+  sandbox?: SandboxOptions;
   cases: HarnessCase[];
 }
 
@@ -284,6 +287,8 @@ export const HarnessSpecSchema = strict({
   limits: SpecLimitsSchema.optional(),
   sha256: Sha256Schema.optional(),
   vaccelArgLayout: VaccelLayoutSchema.optional(),
+  /** Runs the cases in a sandbox: true, or { network, readable, writable } (paths relative to the spec file). */
+  sandbox: SandboxOptionsSchema.optional(),
   cases: z.array(CaseSchema).default([]),
   corpus: z.array(CorpusSchema).default([]),
 });
@@ -465,6 +470,7 @@ function resolveSpec(raw: RawSpec, file: string, located: SpecLocator): HarnessS
     limits: raw.limits ?? {},
     ...(raw.sha256 !== undefined && { sha256: raw.sha256 }),
     ...(raw.vaccelArgLayout !== undefined && { vaccelArgLayout: raw.vaccelArgLayout }),
+    ...(raw.sandbox !== undefined && { sandbox: specSandbox(raw.sandbox, base) }),
     cases,
   };
 }
@@ -583,4 +589,10 @@ class SpecLocator {
     }
     return offset === undefined ? {} : this.linePos(offset);
   }
+}
+
+/** A spec's sandbox with its paths made absolute against the spec file's directory. */
+function specSandbox(sandbox: z.output<typeof SandboxOptionsSchema>, base: string): SandboxOptions {
+  if (typeof sandbox === 'boolean') return sandbox;
+  return { ...sandbox, readable: sandbox.readable.map((path) => resolve(base, path)), writable: sandbox.writable.map((path) => resolve(base, path)) };
 }

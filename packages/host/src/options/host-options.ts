@@ -2,6 +2,7 @@ import { AbiSchema, DEFAULT_MAX_FRAME_BYTES, IsolationSchema, type Limits, Limit
 import { z } from 'zod';
 import { AirlockError } from '../errors/airlock-error.js';
 import type { OutputLine } from '../output/output-capture.js';
+import { SandboxOptionsSchema } from '../sandbox/sandbox-options.js';
 
 /** A line of plugin or command output, with the worker that wrote it. */
 export type LogEntry = OutputLine & { workerPid: number };
@@ -76,6 +77,15 @@ export const HostOptionsSchema = z.strictObject({
   vaccelArgLayout: VaccelLayoutSchema.default('v0.8'),
   /** Receives every line of plugin output, with its stream and worker. Default: none. */
   onLog: z.custom<(entry: LogEntry) => void>((value) => typeof value === 'function', 'onLog must be a function').optional(),
+  /**
+   * Runs every worker in a sandbox (bubblewrap): `true`, or `{ network, readable, writable }`.
+   * Plugin code then gets its own PID namespace, uid `nobody`, no network (unless `network`), a
+   * read-only view of the system, of the libraries it is asked to call and of `readable`, and
+   * writes only to its temp dir and `writable`. Where bubblewrap or the kernel cannot provide it,
+   * starting a worker fails with UNAVAILABLE naming what is missing. See docs/SANDBOX.md.
+   * Default false.
+   */
+  sandbox: SandboxOptionsSchema.default(false),
   /** The worker to run: a command and its arguments. Default: Node running @airlock/worker. */
   worker: z.strictObject({ command: z.string().min(1), args: z.array(z.string()).default([]) }).optional(),
 });

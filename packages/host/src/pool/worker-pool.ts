@@ -31,6 +31,10 @@ export class WorkerPool {
   private workerLost = false;
   /** Calls waiting in the queue, rejected by close(); a running call is left to finish. */
   private readonly waiting = new Set<(error: AirlockError) => void>();
+  /** Bumped by renew(): workers started before serve no new call. */
+  private generation = 0;
+  private renewReason = '';
+  private readonly generations = new WeakMap<WorkerProcess, number>();
 
   constructor(
     private readonly launch: () => WorkerLaunch,
@@ -118,9 +122,27 @@ export class WorkerPool {
     }
   }
 
-  /** Starts a worker that belongs to nobody but the caller (a session). */
-  async dedicated(): Promise<WorkerProcess> {
-    return this.start(true);
+  /**
+   * Workers started before now serve no new call: they retire once their calls have settled (an
+   * idle one at once), and calls go to workers started from now on (a sandbox shows them more).
+   */
+  renew(reason: string): void {
+    this.generation += 1;
+    this.renewReason = reason;
+    for (const worker of this.idle.splice(0)) worker.renew(reason);
+  }
+
+  /** Whether a worker may take a new call: usable, and started since the last renew() (an older one is retired). */
+  private fresh(worker: WorkerProcess): boolean {
+    if (!worker.usable) return false;
+    if ((this.generations.get(worker) ?? 0) >= this.generation) return true;
+    worker.renew(this.renewReason);
+    return false;
+  }
+
+  /** Starts a worker that belongs to nobody but the caller (a session, a sandboxed command), launched as the pool's or as `launch` says. */
+  async dedicated(launch?: WorkerLaunch): Promise<WorkerProcess> {
+    return this.start(true, launch);
   }
 
   /** Starts every slot's worker now, and the standby ones (the next calls take them). */
@@ -138,7 +160,7 @@ export class WorkerPool {
       const entry = this.ahead.splice(started >= 0 ? started : 0, 1)[0]!;
       const worker = await entry.starting;
       this.topUpStandbySoon();
-      if (worker?.usable && worker.load === 0) return worker;
+      if (worker !== undefined && this.fresh(worker) && worker.load === 0) return worker;
     }
     return undefined;
   }
@@ -195,7 +217,7 @@ export class WorkerPool {
     if (this.pipeline > 1) return this.acquirePipelined();
     while (this.idle.length > 0) {
       const worker = this.idle.pop()!;
-      if (worker.usable) return worker;
+      if (this.fresh(worker)) return worker;
     }
     return (await this.takeAhead()) ?? this.start();
   }
@@ -208,13 +230,13 @@ export class WorkerPool {
     for (;;) {
       while (this.idle.length > 0) {
         const worker = this.idle.pop()!;
-        if (worker.usable && worker.load === 0) return worker;
+        if (this.fresh(worker) && worker.load === 0) return worker;
       }
       const ahead = await this.takeAhead();
       if (ahead !== undefined) return ahead;
       let best: WorkerProcess | undefined;
       for (const worker of this.slots) {
-        if (worker.usable && worker.load < this.pipeline && (best === undefined || worker.load < best.load)) best = worker;
+        if (this.fresh(worker) && worker.load < this.pipeline && (best === undefined || worker.load < best.load)) best = worker;
       }
       if (this.slots.size + this.starting.size < this.size) return this.start();
       if (best !== undefined) return best;
@@ -237,7 +259,7 @@ export class WorkerPool {
   }
 
   private release(worker: WorkerProcess): void {
-    if (this.closed || !worker.usable) return;
+    if (this.closed || !this.fresh(worker)) return;
     if (this.pipeline > 1 && (worker.load > 0 || this.idle.includes(worker))) return;
     // A worker whose call was cancelled while it started may come back when every slot already
     // has one: more idle workers than slots would only cost memory.
@@ -248,20 +270,21 @@ export class WorkerPool {
     this.idle.push(worker);
   }
 
-  private start(dedicated = false): Promise<WorkerProcess> {
+  private start(dedicated = false, launch?: WorkerLaunch): Promise<WorkerProcess> {
     // close() waits for every start to end, including a worker that started after the close
     // began and is being closed again.
-    const starting = this.startWorker(dedicated);
+    const starting = this.startWorker(dedicated, launch);
     const settled = starting.then(() => undefined, () => undefined);
     this.starts.add(settled);
     void settled.then(() => this.starts.delete(settled));
     return starting;
   }
 
-  private async startWorker(dedicated: boolean): Promise<WorkerProcess> {
+  private async startWorker(dedicated: boolean, launch?: WorkerLaunch): Promise<WorkerProcess> {
     if (this.closed) throw closedError();
     this.breaker.check();
-    const starting = WorkerProcess.start(this.launch());
+    const generation = this.generation;
+    const starting = WorkerProcess.start(launch ?? this.launch());
     this.starting.add(starting);
     try {
       const worker = await starting;
@@ -270,6 +293,7 @@ export class WorkerPool {
         await worker.close(0);
         throw closedError();
       }
+      this.generations.set(worker, generation);
       this.all.add(worker);
       if (!dedicated) this.slots.add(worker);
       worker.onExitOnce(() => {

@@ -1,11 +1,14 @@
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { type Limits, type RegisterResourceResult, type VaccelLayout, decodeValue, encodeValue } from '@airlock/protocol';
 import PQueue from 'p-queue';
 import { AirlockError } from '../errors/airlock-error.js';
 import { createTrackedDir, removeTrackedDir } from '../lifecycle/janitor.js';
 import { mergeLimits } from '../options/host-options.js';
 import type { WorkerProcess } from '../worker/worker-process.js';
+import type { SandboxOptions } from '../sandbox/sandbox-options.js';
+import type { SandboxView } from '../sandbox/sandbox-view.js';
 
 /** A file of a resource given as bytes. */
 export interface ResourceData {
@@ -22,6 +25,12 @@ export interface Resource {
 
 /** Options of `host.session()`. */
 export interface SessionOptions {
+  /**
+   * The sandbox of the session's worker (as the host's `sandbox` option). Default: the host's.
+   * The session's rundir is writable in it; libraries the host has called are shown, and so are
+   * the policy's paths: a library the session calls must be one of them.
+   */
+  sandbox?: SandboxOptions;
   /** Directory under which the session's rundir is made. Default: the OS temp dir. */
   rundirParent?: string;
   /** Limits of the session's calls (over the host's). */
@@ -31,6 +40,18 @@ export interface SessionOptions {
 }
 
 let sessions = 0;
+
+/** A session's id and rundir, made before its worker starts (a sandboxed worker must be shown its rundir). */
+export interface SessionPlace {
+  id: string;
+  rundir: string;
+}
+
+/** Makes the id and the rundir of a new session under `rundirParent`. */
+export function sessionPlace(rundirParent: string): SessionPlace {
+  const id = `${process.pid}-${++sessions}`;
+  return { id, rundir: createTrackedDir(rundirParent, `airlock-session-${id}-`) };
+}
 
 /**
  * A vAccel-style session: one worker pinned for its lifetime, a rundir holding the files of its
@@ -48,10 +69,12 @@ export class Session implements AsyncDisposable {
     private readonly worker: WorkerProcess,
     private readonly limits: Limits,
     private readonly vaccelLayout: VaccelLayout,
-    rundirParent: string,
+    place: SessionPlace,
+    /** What the session's sandboxed worker sees (undefined: no sandbox). */
+    private readonly sandbox?: SandboxView,
   ) {
-    this.id = `${process.pid}-${++sessions}`;
-    this.rundir = createTrackedDir(rundirParent, `airlock-session-${this.id}-`);
+    this.id = place.id;
+    this.rundir = place.rundir;
     worker.onExitOnce((exit) => {
       this.death ??= new AirlockError(
         'UNAVAILABLE',
@@ -74,7 +97,12 @@ export class Session implements AsyncDisposable {
     const list = Array.isArray(files) ? files : [files];
     if (list.length === 0) throw new AirlockError('INVALID_ARGUMENT', 'registerResource needs at least one file');
     const wire = list.map((file) => {
-      if (typeof file === 'string') return { path: resolve(file) };
+      if (typeof file === 'string') {
+        const path = resolve(file);
+        // A sandboxed worker cannot open a path it is not shown: it gets the file's bytes instead.
+        if (this.sandbox === undefined || this.sandbox.shows(path)) return { path };
+        return { data: readResourceFile(path).toString('base64'), filename: basename(path) };
+      }
       if (file && file.data instanceof Uint8Array && typeof file.filename === 'string') {
         return { data: Buffer.from(file.data.buffer, file.data.byteOffset, file.data.byteLength).toString('base64'), filename: file.filename };
       }
@@ -107,8 +135,15 @@ export class Session implements AsyncDisposable {
   async call(library: string, fn: string, args: unknown = [], options: Limits & { abi?: 'auto' | 'c' | 'arroyo' | 'vaccel'; sha256?: string } = {}): Promise<unknown> {
     const { abi = 'auto', sha256, ...limitOptions } = options;
     const limits = mergeLimits(this.limits, limitOptions);
+    const target = library.includes('/') ? resolve(library) : library;
+    if (this.sandbox !== undefined && !this.sandbox.shows(target)) {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        `Session ${this.id} runs in a sandbox that does not show ${JSON.stringify(target)}: open the session with the library (or its directory) in sandbox.readable, or call it through the host before opening the session`,
+      );
+    }
     const params = {
-      library: library.includes('/') ? resolve(library) : library,
+      library: target,
       fn,
       abi,
       args: encodeValue(args),
@@ -154,3 +189,12 @@ function workerLimits(limits: Limits) {
 
 /** Where a session's rundir goes by default. */
 export const DEFAULT_RUNDIR_PARENT = tmpdir();
+
+/** A resource's file, read by the host for a sandboxed worker; a file that cannot be read is INVALID_ARGUMENT naming it. */
+function readResourceFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new AirlockError('INVALID_ARGUMENT', `Cannot read the resource file ${JSON.stringify(path)}: ${(error as Error).message}`);
+  }
+}

@@ -27,7 +27,17 @@ export function diedBeforeHandshake(exit: WorkerExit, intent: KillIntent | undef
     intent?.kind === 'protocol'
       ? `broke the protocol before its handshake (${intent.detail}) and was killed`
       : `${exit.signal ? `was killed by ${exit.signal}` : `exited with status ${exit.exitCode}`} before its handshake`;
+  const sandboxError = lastLines.find((line) => line.startsWith('bwrap: '));
+  if (sandboxError !== undefined && intent?.kind !== 'protocol') return new StartFailure(`The sandbox could not be set up: ${sandboxError}${sandboxHint(sandboxError)}`);
   return new StartFailure(`The worker ${how}${lastWords(lastLines)}`);
+}
+
+/** What to do about bubblewrap's complaint, where it says more than the complaint does. */
+function sandboxHint(error: string): string {
+  if (/namespace|uid map|Operation not permitted|Permission denied/i.test(error)) {
+    return ' (the sandbox needs unprivileged user namespaces: the kernel must allow them, e.g. sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0, and a container must not forbid them)';
+  }
+  return '';
 }
 
 /** What a worker that died before its handshake last wrote: its last lines, stack frames left out (the error's message is what tells why). */

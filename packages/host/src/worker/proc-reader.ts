@@ -111,6 +111,24 @@ export function readDescendants(pid: number, limit = 100_000): number[] {
   return found;
 }
 
+/** The children of a single-threaded process (bubblewrap's). */
+function readChildren(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').split(' ').map(Number).filter((child) => child > 0);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The worker inside a sandbox, by its pid in this PID namespace: bubblewrap (`pid`) runs the
+ * namespace's init, whose one child is the worker.
+ */
+export function findSandboxedWorker(pid: number): number | undefined {
+  const init = readChildren(pid)[0];
+  return init === undefined ? undefined : readChildren(init)[0];
+}
+
 /** Whether a process has ended (gone, or a zombie waiting to be reaped). */
 export function hasExited(pid: number): boolean {
   try {

@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path';
 import { WORKER_ENTRY } from '@airlock/worker';
 import type { ResolvedHostOptions } from '../options/host-options.js';
 import type { OutputLine } from '../output/output-capture.js';
+import type { SandboxSpawn } from '../sandbox/sandbox-view.js';
 import type { WorkerLaunch } from './worker-process.js';
 import type { SpawnSpec } from './worker-spawn.js';
 
@@ -12,10 +13,11 @@ import type { SpawnSpec } from './worker-spawn.js';
  */
 const WORKER_START = join(dirname(WORKER_ENTRY), 'lifecycle', 'entry.js');
 
-/** How a host with these options starts its workers and talks to them. */
-export function workerLaunch(options: ResolvedHostOptions): WorkerLaunch {
+/** How a host with these options starts its workers (in `sandbox`, if given) and talks to them. */
+export function workerLaunch(options: ResolvedHostOptions, sandbox?: SandboxSpawn): WorkerLaunch {
   return {
     ...workerSpawnSpec(options),
+    ...(sandbox !== undefined && { sandbox }),
     startTimeoutMs: options.startTimeoutMs,
     watchIntervalMs: options.watchIntervalMs,
     maxRssBytes: options.maxWorkerRssBytes,

@@ -24,7 +24,7 @@ import { removeTrackedDir, untrackGroup } from '../lifecycle/janitor.js';
 import { CallWatch } from './call-watch.js';
 import { guardedChannel } from './channel-guard.js';
 import { killCommandGroups, killOrphans, memoryEvidence } from './leftovers.js';
-import { hasExited, killTree } from './proc-reader.js';
+import { findSandboxedWorker, hasExited, killTree } from './proc-reader.js';
 import { takePrestarted } from './prestart.js';
 import { runFrameBytes } from './frame-size.js';
 import { acceptHello, diedBeforeHandshake, helloParams } from './handshake.js';
@@ -149,6 +149,8 @@ export class WorkerProcess {
   alive = true;
   private readonly exitListeners: Array<(exit: WorkerExit) => void> = [];
   private readonly spawned: SpawnedWorker;
+  /** A sandboxed worker's own pid, found once it has answered its handshake. */
+  private workerPid: number | undefined;
   private readonly watchIntervalMs: number;
   /** The child and its pipes: they keep the host process alive only while the worker has work. */
   private readonly handles: RefHandle[];
@@ -157,6 +159,8 @@ export class WorkerProcess {
   /** Why the worker serves no further call (it said so, or it served maxCalls); set before the call settles. */
   private retiring: string | undefined;
   private callsServed = 0;
+  /** Retired by its host (see renew), not by what a call did. */
+  private renewed = false;
   private readonly maxCalls: number;
 
   private constructor(launch: WorkerLaunch, spawned: SpawnedWorker) {
@@ -239,6 +243,12 @@ export class WorkerProcess {
         throw new StartFailure(`The worker refused the handshake: ${(error as Error).message}`);
       });
       worker.hello = await Promise.race([hello, died, timeout]);
+      if (worker.spawned.sandboxed) {
+        // The host supervises the worker itself (its CPU, memory, descendants), not the bubblewrap around it.
+        const pid = findSandboxedWorker(worker.spawned.pid);
+        if (pid === undefined) throw new StartFailure('The sandboxed worker answered its handshake but is not found under its bubblewrap');
+        worker.workerPid = pid;
+      }
       worker.holdEventLoop(false);
       return worker;
     } catch (error) {
@@ -250,8 +260,13 @@ export class WorkerProcess {
     }
   }
 
-  /** The worker's process id (it leads its own process group). */
+  /** The worker's process id (as this host's PID namespace numbers it). */
   get pid(): number {
+    return this.workerPid ?? this.spawned.pid;
+  }
+
+  /** The process group killed as a whole: the worker's own, or that of the bubblewrap around it. */
+  get groupPid(): number {
     return this.spawned.pid;
   }
 
@@ -265,9 +280,15 @@ export class WorkerProcess {
     return this.alive && this.pendingIntent === undefined;
   }
 
-  /** Whether the worker ended because its host closed it (not because of a call, nor a retirement). */
+  /** Whether the worker ended because its host closed or renewed it (not because of a call, nor a retirement a call caused). */
   get closedByHost(): boolean {
-    return this.pendingIntent?.kind === 'close';
+    return this.renewed || this.pendingIntent?.kind === 'close';
+  }
+
+  /** Retires the worker once its calls have settled (at once if idle), for a reason of the host's, not of a call's. */
+  renew(reason: string): void {
+    this.renewed = true;
+    this.retireSoon(reason);
   }
 
   /** Whether a call is running. */
@@ -594,7 +615,7 @@ export class WorkerProcess {
       this.forget(waiting);
       if (!waiting.dropped) this.rejectAll(waiting, new NotStarted(`worker ${this.pid} retired before the call started`) as AirlockError);
     }
-    killTree(this.pid);
+    killTree(this.groupPid);
   }
 
   /** Settles every call of `call` not settled yet with `error`. */
@@ -658,7 +679,7 @@ export class WorkerProcess {
     const call = this.active;
     if (call && call.intent === undefined) call.intent = intent;
     this.pendingIntent ??= intent;
-    killTree(this.pid);
+    killTree(this.groupPid);
     if (call && call.intent === intent) {
       // A cancelled call settles at once; any other waits for the exit (and the plugin's last
       // words), but never forever: a process that SIGKILL does not end at once (stuck in the
@@ -727,11 +748,11 @@ export class WorkerProcess {
       (this.spawned.child.stdin as Writable | null)?.end();
       const timer = setTimeout(() => {
         try {
-          process.kill(-this.pid, 'SIGTERM');
+          process.kill(-this.groupPid, 'SIGTERM');
         } catch {
           /* gone */
         }
-        setTimeout(() => killTree(this.pid), graceMs).unref();
+        setTimeout(() => killTree(this.groupPid), graceMs).unref();
       }, graceMs);
       timer.unref();
       await this.exited;
@@ -755,10 +776,11 @@ export class WorkerProcess {
     const call = this.active;
     call?.watch?.sample();
     // Whatever the plugin left running in the worker's group goes with it.
-    killTree(this.pid);
-    if (this.pendingIntent === undefined) {
+    killTree(this.groupPid);
+    if (this.pendingIntent === undefined && !this.spawned.sandboxed) {
       // It died by itself: what its plugin forked was reparented out of its tree when it died.
-      // Those processes still carry the worker's environment, its own temp dir in it.
+      // Those processes still carry the worker's environment, its own temp dir in it. (In a
+      // sandbox they died with its PID namespace.)
       killOrphans(this.tempDir, this.spawned.startTime);
     }
     // Give the pipes a moment to deliver the plugin's last words.
@@ -794,10 +816,12 @@ export class WorkerProcess {
     for (const stream of [this.spawned.child.stdout, this.spawned.child.stderr, this.spawned.child.stdio[3]]) {
       (stream as Readable | null)?.destroy();
     }
-    killCommandGroups(this.tempDir, this.spawned.startTime, new Set([process.pid, ...[...liveWorkers].map((worker) => worker.pid)]));
+    // A sandboxed worker's commands died with its PID namespace, and the groups it listed are
+    // numbered in that namespace, not in this one.
+    if (!this.spawned.sandboxed) killCommandGroups(this.tempDir, this.spawned.startTime, new Set([process.pid, ...[...liveWorkers].map((worker) => worker.groupPid)]));
     removeTrackedDir(this.tempDir);
     // Reaped: from now on the number may belong to somebody else's group.
-    untrackGroup(this.pid);
+    untrackGroup(this.groupPid);
     return exit;
   }
 }
@@ -816,5 +840,5 @@ function cancelled(reason: unknown, workerPid: number): AirlockError {
 /** Every worker of this process still alive, killed synchronously if the host process exits. */
 const liveWorkers = new Set<WorkerProcess>();
 process.once('exit', () => {
-  for (const worker of liveWorkers) killTree(worker.pid);
+  for (const worker of liveWorkers) killTree(worker.groupPid);
 });

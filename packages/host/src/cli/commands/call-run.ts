@@ -3,7 +3,7 @@ import { ArgumentError, PrototypeError, buildSignature, isPrototype } from '@air
 import { AirlockError } from '../../errors/airlock-error.js';
 import { createHost } from '../../host.js';
 import { cliSpawnOptions } from '../../worker/prestart.js';
-import { limitsFrom } from '../options.js';
+import { limitsFrom, sandboxFrom } from '../options.js';
 import { parseCArguments } from '../parse-c-arguments.js';
 import { printFailure, printSuccess, stderrLog } from '../render.js';
 import { cliArgumentParsers } from './abi-arguments.js';
@@ -11,7 +11,12 @@ import { cliArgumentParsers } from './abi-arguments.js';
 export async function runCall(library: string, fn: string, words: string[], options: Record<string, unknown>): Promise<number> {
   const json = Boolean(options.json);
   const limits = limitsFrom(options);
-  const host = createHost({ workers: 1, limits, onLog: stderrLog(options.logLevel as never), ...cliSpawnOptions(limits.memoryBytes !== undefined) });
+  let host: ReturnType<typeof createHost>;
+  try {
+    host = createHost({ workers: 1, limits, onLog: stderrLog(options.logLevel as never), ...cliSpawnOptions(limits.memoryBytes !== undefined), sandbox: sandboxFrom(options) ?? false });
+  } catch (error) {
+    return printFailure(error, json);
+  }
   try {
     let abi = options.abi as 'auto' | 'c' | 'arroyo' | 'vaccel';
     const sha256 = options.sha256 as string | undefined;

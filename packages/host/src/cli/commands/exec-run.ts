@@ -4,7 +4,7 @@ import { AirlockError, isAirlockError } from '../../errors/airlock-error.js';
 import { specFromOptions } from '../../exec/cli-spec.js';
 import { createHost } from '../../host.js';
 import { cliSpawnOptions } from '../../worker/prestart.js';
-import { limitsFrom } from '../options.js';
+import { limitsFrom, sandboxFrom } from '../options.js';
 import { printFailure, stderrLog, toJson } from '../render.js';
 
 export async function runExecCli(words: string[], options: Record<string, unknown>): Promise<number> {
@@ -13,7 +13,12 @@ export async function runExecCli(words: string[], options: Record<string, unknow
     ? stderrLog(options.logLevel as never)
     : (entry: { stream: 'stdout' | 'stderr'; line: string }) => (entry.stream === 'stdout' ? process.stdout : process.stderr).write(`${entry.line}\n`);
   // Commands get their memory limit from the kernel (no memory watcher in the worker).
-  const host = createHost({ workers: 1, onLog, ...cliSpawnOptions(false) });
+  let host: ReturnType<typeof createHost>;
+  try {
+    host = createHost({ workers: 1, onLog, ...cliSpawnOptions(false), sandbox: sandboxFrom(options) ?? false });
+  } catch (error) {
+    return printFailure(error, json);
+  }
   let status: number;
   try {
     const driver = options.driver as string;

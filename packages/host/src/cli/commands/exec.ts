@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { addCommandOptions } from '../../exec/cli-spec.js';
-import { addLimitOptions, addOutputOptions } from '../options.js';
+import { addLimitOptions, addOutputOptions, addSandboxOptions } from '../options.js';
 
 /**
  * `plugin-run exec [options] -- <command…>`: one command through a driver in a worker. Its
@@ -15,6 +15,7 @@ export function registerExec(program: Command): void {
     .argument('<command...>', 'the command, after --: an argv for --driver exec, a command line for bash and sh (words joined by spaces)');
   addCommandOptions(command, ['exec', 'bash', 'sh'], 'bash');
   addLimitOptions(command);
+  addSandboxOptions(command);
   addOutputOptions(command);
   command.action(async (words: string[], options: Record<string, unknown>) => {
     const { runExecCli } = await import('./exec-run.js');
