@@ -19,6 +19,7 @@ import { cli } from './figures/cli.mjs';
 import { bigBuffers } from './figures/big-buffers.mjs';
 import { memory } from './figures/memory.mjs';
 import { hygiene } from './figures/hygiene.mjs';
+import { sandbox } from './figures/sandbox.mjs';
 
 const REPORT = fileURLToPath(new URL('../reports/bench.json', import.meta.url));
 const began = now();
@@ -62,6 +63,9 @@ figures.memory = await memory();
 
 progress('64 MiB round trip (raw pipe echo, then airlock)');
 figures.bigBuffers = await bigBuffers();
+
+progress('the sandbox: cold starts (5 each, interleaved), then sequential calls');
+figures.sandbox = await sandbox();
 
 const f = figures;
 const seqRaw = f.sequential['raw pipe'].usPerCall;
@@ -124,6 +128,18 @@ const rows = [
         }),
       ]
     : []),
+  ...(f.sandbox.error
+    ? []
+    : [
+        row('sandboxColdStart', 'sandboxed cold start: createHost({ sandbox: true }) → first result', f.sandbox.coldStartMs, 'ms', {
+          baseline: vs('unsandboxed cold start', f.sandbox.plainColdStartMs),
+          target: { on: 'ratio', op: '<=', limit: 1.5 },
+        }),
+        row('sandboxSequential', 'sandboxed sequential, 1 worker', f.sandbox.usPerCall, 'µs/call', {
+          baseline: vs('unsandboxed sequential', f.sandbox.plainUsPerCall),
+          target: { on: 'ratio', op: '<=', limit: 1.1 },
+        }),
+      ]),
   row('memoryHost', `host RSS growth over ${f.memory.calls} calls`, f.memory.growthMiB.host, 'MiB', {
     baseline: vs('RSS before', f.memory.before.host),
     target: { on: 'value', op: '<=', limit: 32 },
@@ -136,6 +152,7 @@ const rows = [
 
 const notes = [];
 if (f.callMany.error) notes.push(f.callMany.error.code ? `callMany: ${f.callMany.error.code}: ${f.callMany.error.message}` : `callMany: ${f.callMany.error.message.replace(/^callMany: /, '')}`);
+if (f.sandbox.error) notes.push(`sandbox: ${f.sandbox.error.code ?? 'error'}: ${f.sandbox.error.message}`);
 if (f.crashStandby.error) notes.push(`standby: 2 refused: ${f.crashStandby.error.code}: ${f.crashStandby.error.message}`);
 for (const attempt of big.attempts) {
   if (attempt.error) notes.push(`64 MiB with ${JSON.stringify(attempt.options)}: ${attempt.error.code ?? 'wrong result'}: ${attempt.error.message}`);
