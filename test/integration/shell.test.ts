@@ -92,6 +92,26 @@ describe.skipIf(!HAS_TMUX || !HAS_SCRIPT)('plugin-run shell', () => {
     tmux('send-keys', '-t', 'sh', 'exit', 'Enter');
     expect(await statusOf(status)).toBe(0);
   });
+
+  it('with --sandbox runs the shell in the sandbox: uid nobody, its own PID namespace and files, the terminal still its own', async () => {
+    const secret = join(dir, 'secret.txt');
+    writeFileSync(secret, 'hidden\n');
+    const status = startShell('boxed', ['--sandbox', '--', 'echo boxed-run']);
+    await waitFor('boxed', /\[airlock\]/);
+    tmux('send-keys', '-t', 'boxed', `id -u; tty; stty size; echo "pids=$(ls /proc | grep -c '^[0-9]')"; cat ${secret} || echo no-secret; run`, 'Enter');
+    const out = await waitFor('boxed', /^boxed-run$/m);
+    expect(out).toMatch(/^65534$/m);
+    expect(out).toMatch(/^\/dev\/pts\/\d+$/m);
+    expect(out).toMatch(/^30 100$/m);
+    expect(out).toContain('No such file or directory');
+    expect(out).toMatch(/^no-secret$/m);
+    // bubblewrap's init, the launcher, script, the shell, and the pipeline's own few.
+    const pids = Number(/^pids=(\d+)$/m.exec(out)?.[1]);
+    expect(pids).toBeGreaterThan(2);
+    expect(pids).toBeLessThan(12);
+    tmux('send-keys', '-t', 'boxed', 'exit 4', 'Enter');
+    expect(await statusOf(status)).toBe(4);
+  });
 });
 
 /** main.js when it has the command, else a temporary entry registering it (written to `where`). */

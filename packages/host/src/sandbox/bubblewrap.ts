@@ -39,9 +39,11 @@ export function findBubblewrap(): string {
  * possible, network unless the policy lets it use the host's), uid and gid `nobody`, no
  * capabilities, no further user namespaces, a new session (no TIOCSTI into the host's
  * terminal), death with its parent; a root of its own holding only `spawn.mounts`, fresh /dev,
- * /proc (of its PID namespace) and /tmp; and `cwd` as its working directory.
+ * /proc (of its PID namespace) and /tmp; and `cwd` as its working directory. `keepTerminal`
+ * leaves out the new session: an interactive shell needs the caller's terminal (its size, its
+ * signals), and gets what the kernel allows of TIOCSTI on it.
  */
-export function bubblewrapArgs(spawn: SandboxSpawn, cwd: string): string[] {
+export function bubblewrapArgs(spawn: SandboxSpawn, cwd: string, keepTerminal = false): string[] {
   const args = [
     '--unshare-user',
     '--uid',
@@ -59,7 +61,7 @@ export function bubblewrapArgs(spawn: SandboxSpawn, cwd: string): string[] {
     'ALL',
     '--disable-userns',
     '--die-with-parent',
-    '--new-session',
+    ...(keepTerminal ? [] : ['--new-session']),
   ];
   // The fresh file systems first: a bind below /tmp (the worker's temp dir) goes on top of the /tmp made here.
   args.push('--dev', '/dev', '--size', String(TMPFS_BYTES), '--tmpfs', '/dev/shm', '--proc', '/proc', '--size', String(TMPFS_BYTES), '--tmpfs', '/tmp');

@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import { WORKER_ENTRY } from '@airlock/worker';
 import type { Command } from 'commander';
 import { addCommandOptions } from '../../exec/cli-spec.js';
-import { addLimitOptions } from '../options.js';
+import { addLimitOptions, addSandboxOptions } from '../options.js';
 
 /** The launcher that builds the environment and runs the shell on a PTY (from @airlock/worker). */
 export const SHELL_LAUNCHER = join(dirname(WORKER_ENTRY), 'exec', 'shell-main.js');
@@ -26,6 +26,7 @@ export function registerShell(program: Command): void {
     .argument('[command...]', 'after --: the command that run, xrun and show stand for');
   addCommandOptions(command, ['bash', 'sh'], 'bash');
   addLimitOptions(command);
+  addSandboxOptions(command);
   command.action(async (words: string[], options: Record<string, unknown>) => {
     const { runShell } = await import('./shell-run.js');
     process.exitCode = await runShell(words, options);
