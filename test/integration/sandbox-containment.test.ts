@@ -4,6 +4,7 @@
 // beside it that it needs (never its directory); sessions with resources, commands with SRC and
 // OUT, the CLI and harness specs all run inside. Attacks on the host: sandbox.test.ts.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,7 +122,17 @@ describe('what a sandboxed worker sees', () => {
     expect(box.workerPids).toEqual([second]);
   });
 
-  it("its own uid (nobody), PID namespace and hostname, not the host's", async () => {
+  it('sha256 pinning holds inside: the right digest loads, a wrong one is LOAD_ERROR and the next call works', async () => {
+    const box = sandboxed();
+    const digest = createHash('sha256').update(readFileSync(TYPES())).digest('hex');
+    expect(await box.call(TYPES(), ADD, [2, 3], { sha256: digest })).toBe(5);
+    const wrong = await failure(box.call(TYPES(), ADD, [2, 3], { sha256: '0'.repeat(64) }));
+    expect(wrong.code).toBe('LOAD_ERROR');
+    expect(wrong.message).toContain(digest);
+    expect(await box.call(TYPES(), ADD, [2, 3])).toBe(5);
+  });
+
+  it("its own uid (nobody) and PID namespace, not the host's", async () => {
     const box = sandboxed();
     expect(await box.call('libc.so.6', 'int getuid(void)')).toBe(65534);
     expect(await box.call('libc.so.6', 'int getgid(void)')).toBe(65534);
