@@ -50,6 +50,8 @@ const MAX_DEPENDENCY_FILES = 64;
 export class SandboxView {
   private readonly libraries = new Map<string, string[]>();
   private readonly shown = new Set<string>();
+  /** Exposures under way (their ELF headers being read), by library. */
+  private readonly exposing = new Map<string, Promise<boolean>>();
 
   constructor(readonly policy: SandboxPolicy) {}
 
@@ -73,13 +75,19 @@ export class SandboxView {
    * now on. Resolves to true when they see more than workers started before (which must then be
    * replaced to call it); a file that cannot be read is shown as it is, and fails to load inside.
    */
-  async expose(library: string): Promise<boolean> {
-    if (this.shows(library)) return false;
-    const files: string[] = [];
-    await this.collect(library, files, new Set());
-    this.libraries.set(library, files);
-    this.shown.add(library);
-    return true;
+  expose(library: string): Promise<boolean> {
+    if (this.shows(library)) return Promise.resolve(false);
+    // Calls for one library issued together expose it once: the first says it is new.
+    const pending = this.exposing.get(library);
+    if (pending !== undefined) return pending.then(() => false);
+    const exposing = this.collect(library, [], new Set()).then((files) => {
+      this.libraries.set(library, files);
+      this.shown.add(library);
+      this.exposing.delete(library);
+      return true;
+    });
+    this.exposing.set(library, exposing);
+    return exposing;
   }
 
   /**
@@ -101,22 +109,23 @@ export class SandboxView {
     return roots.some((root) => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep));
   }
 
-  /** The library at `path`, then the libraries it needs that lie in its own directory (and theirs). */
-  private async collect(path: string, files: string[], seen: Set<string>): Promise<void> {
-    if (seen.has(path) || files.length >= MAX_DEPENDENCY_FILES) return;
+  /** The library at `path`, then the libraries it needs that lie in its own directory (and theirs); into `files`. */
+  private async collect(path: string, files: string[], seen: Set<string>): Promise<string[]> {
+    if (seen.has(path) || files.length >= MAX_DEPENDENCY_FILES) return files;
     seen.add(path);
     files.push(path);
     let needed: string[];
     try {
       ({ needed } = await readElfExports(path));
     } catch {
-      return;
+      return files;
     }
     for (const name of needed) {
       if (name.includes('/')) continue;
       const beside = join(dirname(path), name);
       if (existsSync(beside) && !this.covers(beside)) await this.collect(beside, files, seen);
     }
+    return files;
   }
 }
 
