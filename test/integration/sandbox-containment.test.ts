@@ -158,12 +158,21 @@ describe('sessions, commands, the CLI and harness specs in the sandbox', () => {
     }
   });
 
-  it('a command reads its SRC and writes its OUT, and nothing else of the workspace', async () => {
+  it('a command runs its tools, reads its SRC and writes its OUT, and nothing else of the workspace', async () => {
     const box = sandboxed();
     const work = mkdtempSync(join(scratch, 'ws-'));
     writeFileSync(join(work, 'in.txt'), 'hello\n');
     writeFileSync(join(work, 'other.txt'), 'private\n');
-    const result = await box.exec({ run: 'tr a-z A-Z < "$SRC" > "$OUT"; id -u', deps: [join(work, 'in.txt')], out: [join(work, 'out/o.txt')], workspaceRoot: work, cwd: 'out' });
+    const tool = join(work, 'shout.sh');
+    writeFileSync(tool, '#!/bin/sh\ntr a-z A-Z\n', { mode: 0o755 });
+    const result = await box.exec({
+      run: 'shout < "$SRC" > "$OUT"; id -u',
+      tools: { shout: tool },
+      deps: [join(work, 'in.txt')],
+      out: [join(work, 'out/o.txt')],
+      workspaceRoot: work,
+      cwd: 'out',
+    });
     expect(result.stdout).toBe('65534\n');
     expect(readFileSync(join(work, 'out/o.txt'), 'utf8')).toBe('HELLO\n');
     const outside = await failure(box.exec({ run: `cat ${join(work, 'other.txt')}` }));
