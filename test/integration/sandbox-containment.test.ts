@@ -142,6 +142,14 @@ describe('what a sandboxed worker sees', () => {
 });
 
 describe('sessions, commands, the CLI and harness specs in the sandbox', () => {
+  it('the three ABIs: a C prototype, an Arroyo plugin (inspected, then called), a vAccel exec', async () => {
+    const box = sandboxed();
+    expect(await box.call(TYPES(), ADD, [20, 22])).toBe(42);
+    expect(await box.inspect(fixture('arroyo_u64sum'))).toMatchObject({ abi: 'arroyo' });
+    expect(await box.call(fixture('arroyo_u64sum'), 'u64sum', [2n ** 63n, 2n ** 62n + 1n], { abi: 'arroyo' })).toBe(2n ** 63n + 2n ** 62n + 1n);
+    expect(await box.call(fixture('vaccel_ops'), 'mytestfunc', { read: [{ int32: 5 }], write: [{ int32: null }] }, { abi: 'vaccel' })).toEqual({ status: 0, write: [10] });
+  });
+
   it('a session registers resources from paths and bytes, and calls them, its rundir writable', async () => {
     const box = sandboxed();
     const session = await box.session();
