@@ -33,8 +33,10 @@ const WORKER_COMMANDS = new Set(['call', 'inspect', 'exec']);
 const prestart = (await import(`${bundle}prestart.js`)) as typeof import('../worker/prestart.js');
 const words = process.argv.slice(2);
 // A sandboxed worker is not started ahead: what it sees depends on the library, known once the command line has parsed.
+// Nor one whose environment a call's --env or --pass-env changes.
 const sandboxed = words.some((word) => word === '--sandbox' || word.startsWith('--sandbox-') || word.startsWith('--sandbox='));
-if (WORKER_COMMANDS.has(words[0] ?? '') && !sandboxed) prestart.prestartCliWorker(words.some((word) => word === '--memory' || word.startsWith('--memory=')));
+const ownEnv = words[0] !== 'exec' && words.some((word) => /^--(pass-)?env(=|$)/.test(word));
+if (WORKER_COMMANDS.has(words[0] ?? '') && !sandboxed && !ownEnv) prestart.prestartCliWorker(words.some((word) => word === '--memory' || word.startsWith('--memory=')));
 try {
   await import(`${bundle}plugin-run.js`);
 } finally {

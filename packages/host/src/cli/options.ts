@@ -1,6 +1,7 @@
 import type { Limits, LogLevel } from '@airlock/protocol';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { SandboxOptions } from '../sandbox/sandbox-options.js';
+import { DEFAULT_PASS_ENV } from '../worker/worker-launch.js';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
@@ -90,4 +91,24 @@ export function sandboxFrom(options: Record<string, unknown>): SandboxOptions | 
   const network = options.sandboxNetwork === true;
   if (options.sandbox !== true && readable.length === 0 && writable.length === 0 && !network) return undefined;
   return { network, readable, writable };
+}
+
+/** `NAME=VALUE`, as `--env` takes it. */
+function parseEnvAssignment(text: string, previous: Array<[string, string]> = []): Array<[string, string]> {
+  const at = text.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError(`expected NAME=VALUE, got ${JSON.stringify(text)}`);
+  return [...previous, [text.slice(0, at), text.slice(at + 1)]];
+}
+
+/** Adds `--env` and `--pass-env`: the worker's environment, which otherwise holds only LD_LIBRARY_PATH of this process's. */
+export function addWorkerEnvOptions(command: Command): Command {
+  return command
+    .option('--env <NAME=VALUE>', "set a variable in the worker's environment (repeatable)", parseEnvAssignment)
+    .option('--pass-env <NAME>', 'pass one of this process\'s variables to the worker (repeatable; LD_LIBRARY_PATH is passed anyway)', collect);
+}
+
+/** The worker's environment asked for on the command line, as host options. */
+export function workerEnvFrom(options: Record<string, unknown>): { env: Record<string, string>; passEnv: string[] } {
+  const env = Object.fromEntries((options.env as Array<[string, string]> | undefined) ?? []);
+  return { env, passEnv: [...DEFAULT_PASS_ENV, ...((options.passEnv as string[] | undefined) ?? [])] };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AirlockError } from '../errors/airlock-error.js';
 import type { OutputLine } from '../output/output-capture.js';
 import { SandboxOptionsSchema } from '../sandbox/sandbox-options.js';
+import { DEFAULT_PASS_ENV } from '../worker/worker-launch.js';
 
 /** A line of plugin or command output, with the worker that wrote it. */
 export type LogEntry = OutputLine & { workerPid: number };
@@ -43,8 +44,11 @@ export const HostOptionsSchema = z.strictObject({
   limits: LimitsSchema.default({}),
   /** Environment variables of the workers, which otherwise start with an empty environment. Default {}. */
   env: z.record(z.string(), z.string()).default({}),
-  /** Names of the host's environment variables passed on to workers. Default []. */
-  passEnv: z.array(z.string()).default([]),
+  /**
+   * Names of the host's environment variables passed on to workers (those it has). Default
+   * ['LD_LIBRARY_PATH']: the loader's search path, which a library's dependencies often need.
+   */
+  passEnv: z.array(z.string()).default([...DEFAULT_PASS_ENV]),
   /** Working directory of the workers and base of relative library paths. Default process.cwd(). */
   cwd: z.string().optional(),
   /**

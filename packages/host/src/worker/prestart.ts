@@ -6,11 +6,11 @@
 import { DEFAULT_MAX_FRAME_BYTES } from '@airlock/protocol';
 import { removeTrackedDir, untrackGroup } from '../lifecycle/janitor.js';
 import { killTree } from './proc-reader.js';
-import { type SpawnOptions, workerArgs, workerSpawnSpec } from './worker-launch.js';
+import { DEFAULT_PASS_ENV, type SpawnOptions, workerArgs, workerSpawnSpec } from './worker-launch.js';
 import { type SpawnSpec, type SpawnedWorker, specKey, spawnWorker } from './worker-spawn.js';
 
 /** What decides the workers of `createHost()` with no options, as plugin-run's commands create it. */
-export const DEFAULT_SPAWN_OPTIONS: SpawnOptions = { passEnv: [], env: {}, maxFrameBytes: DEFAULT_MAX_FRAME_BYTES };
+export const DEFAULT_SPAWN_OPTIONS: SpawnOptions = { passEnv: [...DEFAULT_PASS_ENV], env: {}, maxFrameBytes: DEFAULT_MAX_FRAME_BYTES };
 
 let prestarted: { key: string; worker: SpawnedWorker } | undefined;
 

@@ -1,4 +1,5 @@
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { WORKER_ENTRY } from '@airlock/worker';
 import type { ResolvedHostOptions } from '../options/host-options.js';
 import type { OutputLine } from '../output/output-capture.js';
@@ -15,9 +16,10 @@ const WORKER_START = join(dirname(WORKER_ENTRY), 'lifecycle', 'entry.js');
 
 /** How a host with these options starts its workers (in `sandbox`, if given) and talks to them. */
 export function workerLaunch(options: ResolvedHostOptions, sandbox?: SandboxSpawn): WorkerLaunch {
+  const spec = workerSpawnSpec(options);
   return {
-    ...workerSpawnSpec(options),
-    ...(sandbox !== undefined && { sandbox }),
+    ...spec,
+    ...(sandbox !== undefined && { sandbox: withLoaderPath(sandbox, spec.env.LD_LIBRARY_PATH) }),
     startTimeoutMs: options.startTimeoutMs,
     watchIntervalMs: options.watchIntervalMs,
     maxRssBytes: options.maxWorkerRssBytes,
@@ -25,6 +27,12 @@ export function workerLaunch(options: ResolvedHostOptions, sandbox?: SandboxSpaw
     onLine: options.onLog ? containedOnLog(options.onLog) : ignoreLine,
   };
 }
+
+/**
+ * The host's variables passed to workers unless `passEnv` says otherwise: the loader's search
+ * path, without which a library whose dependencies the user found through it would not load.
+ */
+export const DEFAULT_PASS_ENV: readonly string[] = Object.freeze(['LD_LIBRARY_PATH']);
 
 /** What of a host's options decides the worker process it spawns. */
 export type SpawnOptions = Pick<ResolvedHostOptions, 'passEnv' | 'env' | 'worker' | 'cwd' | 'maxFrameBytes'>;
@@ -56,6 +64,13 @@ export function workerSpawnSpec(options: SpawnOptions): SpawnSpec {
  */
 export function workerArgs(watchesMemory = true): string[] {
   return ['--no-warnings', watchesMemory ? '--single-threaded' : '--single-threaded-gc', WORKER_START];
+}
+
+/** A sandbox that also shows, read-only, the directories of the loader's search path the worker is given. */
+function withLoaderPath(sandbox: SandboxSpawn, path: string | undefined): SandboxSpawn {
+  const dirs = (path ?? '').split(':').filter((dir) => isAbsolute(dir) && existsSync(dir));
+  if (dirs.length === 0) return sandbox;
+  return { ...sandbox, mounts: [...sandbox.mounts, ...dirs.map((dir) => ({ kind: 'ro' as const, path: dir }))] };
 }
 
 const ignoreLine = () => undefined;

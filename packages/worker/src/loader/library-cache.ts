@@ -1,5 +1,5 @@
 import { F_DUPFD_CLOEXEC, fcntl3 } from '../native/libc.js';
-import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, fstatSync } from 'node:fs';
 import koffi, { type LibraryHandle } from 'koffi';
 import { invalidArgument, loadError } from '../failure.js';
 
@@ -34,8 +34,9 @@ export function loadLibrary(request: string, options: { sha256?: string | undefi
   try {
     handle = koffi.load(target, options.global ? { global: true } : {});
   } catch (error) {
-    throw loadError(`Cannot load library ${JSON.stringify(request)}: ${(error as Error).message}`, {
-      details: { library: request, loader: (error as Error).message },
+    const message = (error as Error).message;
+    throw loadError(`Cannot load library ${JSON.stringify(request)}: ${message}${loadHint(request, message)}`, {
+      details: { library: request, loader: message },
     });
   }
   const loaded: LoadedLibrary = { request, handle, functions: new Map(), abiState: new Map() };
@@ -113,4 +114,19 @@ function openPinned(request: string, expected: string): string {
   }
   pinnedFds.push(fd);
   return `/proc/self/fd/${fd}`;
+}
+
+/**
+ * What to do about a library that did not load, where the loader's word alone misleads: a
+ * dependency not found in a worker that starts from a clean environment, a bare name meant as
+ * the file of that name here.
+ */
+function loadHint(request: string, message: string): string {
+  if (!/cannot open shared object file/.test(message)) return '';
+  // The loader names a dependency it did not find; koffi leaves the name out for the library itself.
+  const missing = /([^\s:]*\.so[^\s:]*): cannot open shared object file/.exec(message)?.[1];
+  if (!request.includes('/') && (missing === undefined || missing === request) && existsSync(request)) {
+    return ` (a bare name is searched by the loader, not in the working directory: give the file as ./${request})`;
+  }
+  return ' (the worker starts from a clean environment: only LD_LIBRARY_PATH and what the host passes with env and passEnv, plugin-run --env and --pass-env, reach it)';
 }

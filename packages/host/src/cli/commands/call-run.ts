@@ -3,7 +3,7 @@ import { ArgumentError, PrototypeError, buildSignature, isPrototype } from '@air
 import { AirlockError } from '../../errors/airlock-error.js';
 import { createHost } from '../../host.js';
 import { cliSpawnOptions } from '../../worker/prestart.js';
-import { limitsFrom, sandboxFrom } from '../options.js';
+import { limitsFrom, sandboxFrom, workerEnvFrom } from '../options.js';
 import { parseCArguments } from '../parse-c-arguments.js';
 import { printFailure, printSuccess, stderrLog } from '../render.js';
 import { cliArgumentParsers } from './abi-arguments.js';
@@ -13,7 +13,7 @@ export async function runCall(library: string, fn: string, words: string[], opti
   const limits = limitsFrom(options);
   let host: ReturnType<typeof createHost>;
   try {
-    host = createHost({ workers: 1, limits, onLog: stderrLog(options.logLevel as never), ...cliSpawnOptions(limits.memoryBytes !== undefined), sandbox: sandboxFrom(options) ?? false });
+    host = createHost({ workers: 1, limits, onLog: stderrLog(options.logLevel as never), ...cliSpawnOptions(limits.memoryBytes !== undefined), ...workerEnvFrom(options), sandbox: sandboxFrom(options) ?? false });
   } catch (error) {
     return printFailure(error, json);
   }

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { addLimitOptions, addOutputOptions, addSandboxOptions, collect } from '../options.js';
+import { addLimitOptions, addOutputOptions, addSandboxOptions, addWorkerEnvOptions, collect } from '../options.js';
 
 /** `plugin-run call`: one call, the result alone on stdout. */
 export function registerCall(program: Command): void {
@@ -16,6 +16,7 @@ export function registerCall(program: Command): void {
     .addOption(new Option('--vaccel-layout <layout>', 'layout of struct vaccel_arg').choices(['v0.8', 'v0.7']).default('v0.8'));
   addLimitOptions(command);
   addSandboxOptions(command);
+  addWorkerEnvOptions(command);
   addOutputOptions(command);
   command.action(async (library: string, fn: string, words: string[], options: Record<string, unknown>) => {
     const { runCall } = await import('./call-run.js');

@@ -5,13 +5,13 @@ import { cliSpawnOptions } from '../../worker/prestart.js';
 import { readElfExports } from '../../inspect/elf-exports.js';
 import { AirlockError } from '../../errors/airlock-error.js';
 import { printFailure, stderrLog, toJson } from '../render.js';
-import { sandboxFrom } from '../options.js';
+import { sandboxFrom, workerEnvFrom } from '../options.js';
 
 export async function runInspect(library: string, options: Record<string, unknown>): Promise<number> {
   const json = Boolean(options.json);
   let host: ReturnType<typeof createHost>;
   try {
-    host = createHost({ workers: 1, onLog: stderrLog(options.logLevel as never), ...cliSpawnOptions(false), sandbox: sandboxFrom(options) ?? false });
+    host = createHost({ workers: 1, onLog: stderrLog(options.logLevel as never), ...cliSpawnOptions(false), ...workerEnvFrom(options), sandbox: sandboxFrom(options) ?? false });
   } catch (error) {
     return printFailure(error, json);
   }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addOutputOptions, addSandboxOptions } from '../options.js';
+import { addOutputOptions, addSandboxOptions, addWorkerEnvOptions } from '../options.js';
 
 /** `plugin-run inspect`: what a library exports, and an Arroyo plugin's signature. */
 export function registerInspect(program: Command): void {
@@ -9,6 +9,7 @@ export function registerInspect(program: Command): void {
     .argument('<library>', 'path of the shared library')
     .option('--sha256 <hex>', 'refuse to load the library unless its sha256 is this');
   addSandboxOptions(command);
+  addWorkerEnvOptions(command);
   addOutputOptions(command);
   command.action(async (library: string, options: Record<string, unknown>) => {
     const { runInspect } = await import('./inspect-run.js');
