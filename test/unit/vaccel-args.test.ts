@@ -67,7 +67,37 @@ describe('prepareVaccelArguments', () => {
     expect(prepared.read).toHaveLength(1);
     expect(prepared.read[0]!.type.code).toBe(5);
     expect(prepared.read[0]!.bytes).toEqual(le(new Int32Array([10])));
-    expect(prepared.write).toEqual([{ index: 0, type: vaccelType('int32'), count: null, size: 4 }]);
+    expect(prepared.write).toEqual([{ index: 0, type: vaccelType('int32'), count: null, size: 4, typeId: 0, argtype: undefined }]);
+  });
+
+  it('takes custom arguments with their typeId, and v0.7 argtype tags on any argument', () => {
+    const serialized = le(new Uint32Array([3, 1, 2, 3]));
+    const prepared = prepareVaccelArguments({ read: [{ custom: serialized, typeId: 100 }, { raw: bytes(2), argtype: 42 }], write: [{ custom: 16, typeId: 100 }] });
+    expect(prepared.read[0]).toMatchObject({ type: vaccelType('custom'), typeId: 100, argtype: undefined });
+    expect(prepared.read[0]!.bytes).toEqual(serialized);
+    expect(prepared.read[1]).toMatchObject({ type: vaccelType('raw'), typeId: 0, argtype: 42 });
+    expect(prepared.write).toEqual([{ index: 0, type: vaccelType('custom'), count: 16, size: 16, typeId: 100, argtype: undefined }]);
+    expect(decodeVaccelWrite(vaccelType('custom')!, 16, serialized)).toEqual(serialized);
+  });
+
+  it('names what is wrong with a custom argument or a tag', () => {
+    const read = vaccelError(() => prepareVaccelArguments({ read: [{ custom: bytes(4) }] }));
+    expect(read.message).toBe('read[0] (custom) needs the custom type\'s id: { custom: bytes, typeId: 100 }');
+    expect(read).toMatchObject({ list: 'read', index: 0, type: 'custom', position: 0 });
+    expect(vaccelError(() => prepareVaccelArguments({ read: [{ int32: 1 }], write: [{ custom: 8 }] })).message).toBe(
+      'write[0] (custom) needs the custom type\'s id: { custom: n, typeId: 100 }',
+    );
+    expect(vaccelError(() => prepareVaccelArguments({ read: [{ custom: bytes(4), typeId: -1 }] })).message).toBe(
+      'read[0] (custom) typeId expects an integer from 0 to 4294967295, got -1 (number)',
+    );
+    expect(vaccelError(() => prepareVaccelArguments({ read: [{ int32: 1, typeId: 100 }] })).message).toBe(
+      'read[0] (int32) takes no typeId: only custom arguments have one (got typeId 100 (number))',
+    );
+    expect(vaccelError(() => prepareVaccelArguments({ write: [{ int32: null, argtype: 'x' }] })).message).toBe(
+      'write[0] (int32) argtype expects an integer from 0 to 4294967295, got "x" (string)',
+    );
+    expect(vaccelError(() => prepareVaccelArguments({ read: [{ custom: [1, 2], typeId: 100 }] })).message).toMatch(/^read\[0\] \(custom\) expects a Uint8Array of the serialized value/);
+    expect(vaccelError(() => prepareVaccelArguments({ write: [{ custom: null, typeId: 100 }] })).message).toMatch(/needs its size in bytes/);
   });
 
   it('encodes every scalar family in native byte order', () => {
@@ -163,7 +193,6 @@ describe('prepareVaccelArguments', () => {
     expect(vaccelError(() => prepareVaccelArguments({ write: [{ Float64: null }] })).message).toMatch(/lower case: float64/);
     expect(vaccelError(() => prepareVaccelArguments({ write: [{ string: null }] })).message).toMatch(/needs its size in bytes/);
     expect(vaccelError(() => prepareVaccelArguments({ write: [{ raw: 1.5 }] })).message).toMatch(/size in bytes/);
-    expect(vaccelError(() => prepareVaccelArguments({ read: [{ custom: bytes(1) }] })).message).toMatch(/custom arguments are not supported/);
     expect(vaccelError(() => prepareVaccelArguments({ write: [{ int64_array: 2 ** 30 }] })).message).toMatch(/limited to 4294967295 bytes/);
     expect(() => checkVaccelArguments({ read: [{ int32: 'x' }] })).toThrow(VaccelArgumentError);
   });
@@ -205,6 +234,20 @@ describe('encodeVaccelRead / decodeVaccelWrite', () => {
 });
 
 describe('CLI parsing', () => {
+  it('parses custom:ID:BYTES, custom:ID:N and @file bytes', () => {
+    expect(parseVaccelCliRead('custom:100:0200000007000000')).toEqual({ custom: new Uint8Array([2, 0, 0, 0, 7, 0, 0, 0]), typeId: 100 });
+    expect(parseVaccelCliRead('custom:0x64:base64:AQIDBA==')).toEqual({ custom: new Uint8Array([1, 2, 3, 4]), typeId: 100 });
+    const files: string[] = [];
+    const reader = (path: string) => {
+      files.push(path);
+      return new Uint8Array([9, 8]);
+    };
+    expect(parseVaccelCliRead('custom:100:@in.bin', 0, reader)).toEqual({ custom: new Uint8Array([9, 8]), typeId: 100 });
+    expect(parseVaccelCliRead('raw:@dir/raw.bin', 0, reader)).toEqual({ raw: new Uint8Array([9, 8]) });
+    expect(files).toEqual(['in.bin', 'dir/raw.bin']);
+    expect(parseVaccelCliWrite('custom:100:12')).toEqual({ custom: 12, typeId: 100 });
+  });
+
   it('parses --read TYPE:VALUE', () => {
     expect(parseVaccelCliRead('int32:10')).toEqual({ int32: 10 });
     expect(parseVaccelCliRead('int64:-9223372036854775808')).toEqual({ int64: -(2n ** 63n) });
@@ -239,7 +282,15 @@ describe('CLI parsing', () => {
     expect(() => parseVaccelCliRead('int32_array:1,x')).toThrow(/cannot read "x"/);
     expect(() => parseVaccelCliRead('bool:yes')).toThrow(/true, false, 1 or 0/);
     expect(() => parseVaccelCliRead('raw:abc')).toThrow(/hex digits/);
-    expect(() => parseVaccelCliRead('custom:00')).toThrow(/not supported/);
+    expect(() => parseVaccelCliRead('custom:00')).toThrow(/--read "custom:00": give the bytes after the type id: custom:ID:BYTES/);
+    expect(() => parseVaccelCliRead('custom:x:00')).toThrow(/a custom argument names its type id first: custom:ID:BYTES/);
+    expect(() => parseVaccelCliRead('custom:100:zz')).toThrow(/hex digits/);
+    expect(() => parseVaccelCliRead('raw:@/some/file')).toThrow(/@file values are read by the command line only/);
+    expect(() => parseVaccelCliRead('raw:@/no/such/file', 0, () => {
+      throw new Error('ENOENT: no such file');
+    })).toThrow('--read "raw:@/no/such/file": cannot read "/no/such/file": ENOENT: no such file');
+    expect(() => parseVaccelCliWrite('custom:100')).toThrow(/needs its size in bytes/);
+    expect(() => parseVaccelCliWrite('custom:abc:4')).toThrow(/custom:ID:N/);
     expect(vaccelError(() => parseVaccelCliRead('int32:x', 3)).position).toBe(3);
   });
 

@@ -6,6 +6,10 @@ import { ArgumentError, describeValue } from './c-signature.js';
  * `{ read: [{ <type>: value }], write: [{ <type>: null | n }] }` form, the encoding of read
  * buffers and the decoding of write buffers (native byte order), the CLI's `--read TYPE:VALUE`
  * and `--write TYPE[:count]`, and errno names for non-zero statuses. No native code here.
+ *
+ * Besides its type key an argument may carry `typeId` (a `custom` argument's `custom_type_id`,
+ * required for custom) and `argtype` (the free tag of the v0.7 layout, which vAccel's own tools
+ * set to 0 or 42; by default airlock writes the type's number there).
  */
 
 /** What a vAccel argument type carries. `char` is an 8-bit integer (C `char`/`unsigned char`). */
@@ -69,15 +73,23 @@ export function vaccelTypeOfCode(code: number): VaccelType | undefined {
 /** The largest argument airlock passes: `size` is a uint32_t in the v0.7 layout. */
 export const VACCEL_MAX_ARG_BYTES = 0xffff_ffff;
 
+/** What an argument says beside its type: a custom type's id, a v0.7 tag. */
+export interface VaccelArgumentTags {
+  /** `custom_type_id` (main layout) of a custom argument; 0 for every other type. */
+  readonly typeId: number;
+  /** The v0.7 layout's `argtype` when the caller set it (else the type's number is written). */
+  readonly argtype: number | undefined;
+}
+
 /** A read argument, checked and encoded: the bytes its `buf` points to and its `size`. */
-export interface VaccelReadArgument {
+export interface VaccelReadArgument extends VaccelArgumentTags {
   readonly index: number;
   readonly type: VaccelType;
   readonly bytes: Uint8Array;
 }
 
 /** A write argument, checked: the buffer to allocate (zeroed) and how to decode it afterwards. */
-export interface VaccelWriteArgument {
+export interface VaccelWriteArgument extends VaccelArgumentTags {
   readonly index: number;
   readonly type: VaccelType;
   /** null: one scalar, decoded as a scalar; n: n elements (n bytes for string/raw/buffer). */
@@ -153,7 +165,7 @@ export function describeVaccelRead(type: VaccelType): string {
     case 'buffer':
       return 'a Uint8Array';
     case 'custom':
-      return 'nothing: custom arguments are not supported (pass the bytes as raw)';
+      return 'a Uint8Array of the serialized value (with its typeId beside it)';
     default:
       return type.array ? `an array or typed array of ${expectedElement(type).replace(/^an? /, '')}s` : expectedElement(type);
   }
@@ -253,10 +265,9 @@ export function encodeVaccelRead(type: VaccelType, value: unknown, label: string
     }
     case 'raw':
     case 'buffer':
+    case 'custom':
       if (!(value instanceof Uint8Array) || value instanceof Uint8ClampedArray) return fail();
       return checkSize(copyBytes(value), label, position, list, index, type);
-    case 'custom':
-      return fail();
     default:
       break;
   }
@@ -324,8 +335,7 @@ export function vaccelWriteSize(type: VaccelType, count: unknown, label: string,
   const fail = (why: string): never => {
     throw new VaccelArgumentError(`${label} ${why}, got ${describeValue(count)}`, position, 'write', index, type.name);
   };
-  if (type.kind === 'custom') return fail('cannot be written: custom arguments are not supported (use raw)');
-  const bytesOnly = type.kind === 'string' || type.kind === 'raw' || type.kind === 'buffer';
+  const bytesOnly = type.kind === 'string' || type.kind === 'raw' || type.kind === 'buffer' || type.kind === 'custom';
   if (count === null || count === undefined) {
     if (bytesOnly) return fail(`needs its size in bytes ({ ${type.name}: n })`);
     return type.elementSize;
@@ -344,16 +354,25 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-const TYPE_LIST = VACCEL_TYPES.filter((t) => t.kind !== 'custom').map((t) => t.name).join(', ');
+const TYPE_LIST = VACCEL_TYPES.map((t) => t.name).join(', ');
 
-/** Reads the single `{ <type>: value }` key of one argument. */
-function argumentEntry(entry: unknown, list: 'read' | 'write', index: number, position: number): [VaccelType, unknown] {
+/** Keys an argument may carry beside its type key. */
+const TAG_KEYS: ReadonlySet<string> = new Set(['typeId', 'argtype']);
+
+/** A uint32 tag (`typeId`, `argtype`), or a thrown error naming it. */
+function tagValue(value: unknown, key: string, label: string, position: number, list: 'read' | 'write', index: number, type: VaccelType): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffff_ffff) return value;
+  throw new VaccelArgumentError(`${label} ${key} expects an integer from 0 to 4294967295, got ${describeValue(value)}`, position, list, index, type.name);
+}
+
+/** Reads the `{ <type>: value }` key of one argument, and its `typeId` and `argtype` tags. */
+function argumentEntry(entry: unknown, list: 'read' | 'write', index: number, position: number): [VaccelType, unknown, VaccelArgumentTags] {
   const label = `${list}[${index}]`;
   const example = list === 'read' ? '{ int32: 10 }' : '{ int32: null }';
   if (!isPlainObject(entry)) {
     throw new VaccelArgumentError(`${label} must be an object with one key naming its vAccel type, such as ${example}, got ${describeValue(entry)}`, position, list, index);
   }
-  const keys = Object.keys(entry);
+  const keys = Object.keys(entry).filter((key) => !TAG_KEYS.has(key));
   if (keys.length !== 1) {
     throw new VaccelArgumentError(
       `${label} must have exactly one key naming its vAccel type, such as ${example}, got ${keys.length === 0 ? 'none' : `keys ${keys.join(', ')}`}`,
@@ -369,7 +388,19 @@ function argumentEntry(entry: unknown, list: 'read' | 'write', index: number, po
     const hint = lower !== undefined ? ` (type names are lower case: ${lower.name})` : ` (one of ${TYPE_LIST})`;
     throw new VaccelArgumentError(`${label} has unknown vAccel type ${JSON.stringify(name)}${hint}`, position, list, index);
   }
-  return [type, entry[name]];
+  const typed = `${label} (${type.name})`;
+  let typeId = 0;
+  if (type.kind === 'custom') {
+    if (entry.typeId === undefined) {
+      const shape = list === 'read' ? '{ custom: bytes, typeId: 100 }' : '{ custom: n, typeId: 100 }';
+      throw new VaccelArgumentError(`${typed} needs the custom type's id: ${shape}`, position, list, index, type.name);
+    }
+    typeId = tagValue(entry.typeId, 'typeId', typed, position, list, index, type);
+  } else if (entry.typeId !== undefined) {
+    throw new VaccelArgumentError(`${typed} takes no typeId: only custom arguments have one (got typeId ${describeValue(entry.typeId)})`, position, list, index, type.name);
+  }
+  const argtype = entry.argtype === undefined ? undefined : tagValue(entry.argtype, 'argtype', typed, position, list, index, type);
+  return [type, entry[name], { typeId, argtype }];
 }
 
 /**
@@ -396,15 +427,15 @@ export function prepareVaccelArguments(args: unknown): VaccelArguments {
   const reads = readList as unknown[];
   const writes = writeList as unknown[];
   const read = reads.map((entry, index): VaccelReadArgument => {
-    const [type, value] = argumentEntry(entry, 'read', index, index);
+    const [type, value, tags] = argumentEntry(entry, 'read', index, index);
     const bytes = encodeVaccelRead(type, value, `read[${index}] (${type.name})`, index, 'read', index);
-    return { index, type, bytes };
+    return { index, type, bytes, ...tags };
   });
   const write = writes.map((entry, index): VaccelWriteArgument => {
     const position = reads.length + index;
-    const [type, count] = argumentEntry(entry, 'write', index, position);
+    const [type, count, tags] = argumentEntry(entry, 'write', index, position);
     const size = vaccelWriteSize(type, count, `write[${index}] (${type.name})`, position, index);
-    return { index, type, count: count === undefined ? null : (count as number | null), size };
+    return { index, type, count: count === undefined ? null : (count as number | null), size, ...tags };
   });
   return { read, write };
 }
@@ -450,30 +481,56 @@ function parseElementText(type: VaccelType, text: string): unknown {
   }
 }
 
+/** Reads the file of an `@file` byte value (the CLI passes one; the protocol reads no files itself). */
+export type CliFileReader = (path: string) => Uint8Array;
+
+/** Splits `custom:ID:REST` after its type: the id (a uint32) and what follows it. */
+function splitCustomId(rest: string | undefined, fail: (why: string) => never, shape: string): [number, string | undefined] {
+  const colon = rest === undefined ? -1 : rest.indexOf(':');
+  const idText = rest === undefined ? '' : colon === -1 ? rest : rest.slice(0, colon);
+  const id = parseIntegerText(idText, 0n, 0xffff_ffffn);
+  if (typeof id !== 'number') return fail(`a custom argument names its type id first: ${shape}`);
+  return [id, colon === -1 ? undefined : rest!.slice(colon + 1)];
+}
+
 /**
  * Parses the CLI's `--read TYPE:VALUE` into the API form `{ <type>: value }`. Scalars: an
  * integer (decimal or 0x hex; a bigint beyond 2^53), a float (also nan/inf), a bool
  * (true/false/1/0). Arrays: comma-separated elements (`int32_array:1,2,3`; empty for none).
  * `string:` everything after the first colon. `raw:`/`buffer:` hex digits (optionally `0x`),
- * `base64:<data>` or `text:<utf-8>`.
+ * `base64:<data>`, `text:<utf-8>` or `@file` (read by `readFile`). `custom:ID:BYTES` the same
+ * bytes with the custom type's id first (`custom:100:0200000001000000…`).
  */
-export function parseVaccelCliRead(text: string, position = 0): Record<string, unknown> {
+export function parseVaccelCliRead(text: string, position = 0, readFile?: CliFileReader): Record<string, unknown> {
   const [type, rest] = splitTypeValue(text, '--read', position);
   const fail = (why: string): never => {
     throw new VaccelArgumentError(`--read ${JSON.stringify(text)}: ${why}`, position, 'read', null, type.name);
   };
-  if (rest === undefined) return fail(`give a value: ${type.name}:VALUE`);
+  if (rest === undefined) return fail(`give a value: ${type.kind === 'custom' ? 'custom:ID:BYTES' : `${type.name}:VALUE`}`);
+  const bytesOf = (value: string): Uint8Array => {
+    if (value.startsWith('@')) {
+      if (readFile === undefined) return fail('@file values are read by the command line only');
+      try {
+        return readFile(value.slice(1));
+      } catch (error) {
+        return fail(`cannot read ${JSON.stringify(value.slice(1))}: ${(error as Error).message}`);
+      }
+    }
+    const bytes = parseBytesText(value);
+    if (bytes === undefined) return fail('bytes are hex digits (optionally 0x…), base64:<data>, text:<utf-8> or @file');
+    return bytes;
+  };
   switch (type.kind) {
-    case 'custom':
-      return fail('custom arguments are not supported (use raw)');
+    case 'custom': {
+      const [typeId, value] = splitCustomId(rest, fail, 'custom:ID:BYTES, e.g. custom:100:0100000007000000');
+      if (value === undefined) return fail('give the bytes after the type id: custom:ID:BYTES');
+      return { custom: bytesOf(value), typeId };
+    }
     case 'string':
       return { [type.name]: rest };
     case 'raw':
-    case 'buffer': {
-      const bytes = parseBytesText(rest);
-      if (bytes === undefined) return fail('bytes are hex digits (optionally 0x…), base64:<data> or text:<utf-8>');
-      return { [type.name]: bytes };
-    }
+    case 'buffer':
+      return { [type.name]: bytesOf(rest) };
     default:
       break;
   }
@@ -488,10 +545,20 @@ export function parseVaccelCliRead(text: string, position = 0): Record<string, u
 
 /**
  * Parses the CLI's `--write TYPE[:count]` into `{ <type>: null }` (one scalar) or
- * `{ <type>: n }` (n elements; n bytes for string/raw/buffer, which need a count).
+ * `{ <type>: n }` (n elements; n bytes for string/raw/buffer, which need a count), and
+ * `--write custom:ID:N` into `{ custom: N, typeId: ID }`.
  */
 export function parseVaccelCliWrite(text: string, position = 0): Record<string, number | null> {
-  const [type, rest] = splitTypeValue(text, '--write', position);
+  let [type, rest] = splitTypeValue(text, '--write', position);
+  let tags: { typeId?: number } = {};
+  if (type.kind === 'custom') {
+    const fail = (why: string): never => {
+      throw new VaccelArgumentError(`--write ${JSON.stringify(text)}: ${why}`, position, 'write', null, type.name);
+    };
+    const [typeId, size] = splitCustomId(rest, fail, 'custom:ID:N, e.g. custom:100:16');
+    tags = { typeId };
+    rest = size;
+  }
   let count: number | null = null;
   if (rest !== undefined) {
     const parsed = parseIntegerText(rest, 0n, BigInt(VACCEL_MAX_ARG_BYTES));
@@ -501,7 +568,7 @@ export function parseVaccelCliWrite(text: string, position = 0): Record<string, 
     count = parsed;
   }
   vaccelWriteSize(type, count, `--write ${type.name}`, position, null);
-  return { [type.name]: count };
+  return { [type.name]: count, ...tags };
 }
 
 /**

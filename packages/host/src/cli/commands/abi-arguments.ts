@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { type ArroyoMetadata, ArgumentError, parseArroyoCliArgument, parseVaccelCliRead, parseVaccelCliWrite } from '@airlock/protocol';
 import { AirlockError } from '../../errors/airlock-error.js';
 
@@ -24,13 +25,13 @@ export const cliArgumentParsers = {
     }
     return parsing(() => words.map((word, i) => parseArroyoCliArgument(metadata.argTypes[i]!, word, i)));
   },
-  /** `--read TYPE:VALUE` and `--write TYPE[:count]` into `{ read, write }`. */
+  /** `--read TYPE:VALUE` (bytes also as `@file`) and `--write TYPE[:count]` into `{ read, write }`. */
   vaccel(read: string[] | undefined, write: string[] | undefined, words: string[]): unknown {
     if (words.length > 0) {
       throw new AirlockError('INVALID_ARGUMENT', `vAccel calls take --read TYPE:VALUE and --write TYPE options, not positional arguments (got ${JSON.stringify(words)})`);
     }
     return parsing(() => ({
-      read: (read ?? []).map((text, i) => parseVaccelCliRead(text, i)),
+      read: (read ?? []).map((text, i) => parseVaccelCliRead(text, i, (path) => new Uint8Array(readFileSync(path)))),
       write: (write ?? []).map((text, i) => parseVaccelCliWrite(text, i)),
     }));
   },
