@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ElfError, readElfExports } from '../../packages/host/src/inspect/elf-exports.js';
+import { ElfError, readElfExports, readElfExportsSync } from '../../packages/protocol/src/elf/elf-exports.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const build = join(root, 'test/fixtures/build');
@@ -115,6 +115,15 @@ describe('readElfExports on real libraries', () => {
     expect(result.functions).not.toContain('write_all'); // static in hostile.c
     expect(result.functions).not.toContain('malloc'); // imported from libc
     expect(result.functions).not.toContain('pthread_create');
+    // Imports are listed apart: what the library expects another to define.
+    expect(result.imports).toEqual(expect.arrayContaining(['malloc', 'pthread_create']));
+    expect(result.imports).not.toContain('crash_segv');
+  });
+
+  it('lists weak, unresolved references among the imports (the vAccel fixtures mark their version so)', () => {
+    expect(readElfExportsSync(join(build, 'libvaccel_ops.so')).imports).toContain('vaccel_arg_array_wrap');
+    expect(readElfExportsSync(join(build, 'libvaccel_ops_v07.so')).imports).toContain('vaccel_extract_serial_arg');
+    expect(() => readElfExportsSync(join(build, 'no-such.so'))).toThrow(/ENOENT/);
   });
 
   it('lists a constructor-only fixture without running its constructor', async () => {
@@ -154,7 +163,7 @@ afterAll(() => {
 describe('readElfExports on ELFCLASS32', () => {
   it.skipIf(!elf32)(`reads a 32-bit x86 library${elf32 ? '' : ' (skipped: cc -m32 -nostdlib cannot build one here)'}`, async () => {
     const result = await readElfExports(elf32!.output);
-    expect(result).toEqual({ class: 32, machine: 'x86', soname: 'lib32.so.1', needed: [], functions: ['f32_add'], objects: ['f32_data'] });
+    expect(result).toEqual({ class: 32, machine: 'x86', soname: 'lib32.so.1', needed: [], functions: ['f32_add'], objects: ['f32_data'], imports: [] });
   });
 });
 

@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { WORKER_ENTRY } from '@airlock/worker';
-import { readElfExports } from '../inspect/elf-exports.js';
+import { readElfExports } from '@airlock/protocol';
 import type { SandboxPolicy } from './sandbox-options.js';
 
 /** One entry of a sandboxed worker's file system, at the same path as outside. */

@@ -1,6 +1,7 @@
 /**
- * Reads what an ELF shared library exports, without loading it: `plugin-run inspect` must never
- * run a library's constructors just to list its symbols. Pure TypeScript, no dependencies.
+ * Reads what an ELF shared library exports and imports, without loading it: `plugin-run inspect`
+ * must never run a library's constructors just to list its symbols, and the worker reads a vAccel
+ * library's imports to choose its argument layout. Pure TypeScript, no dependencies.
  *
  * Reads only the parts it needs (headers, the dynamic symbol table and its strings, the dynamic
  * section) through one file handle, checking every offset against the file's size first, so a
@@ -14,7 +15,7 @@
  *
  * Both classes (ELF32, ELF64) and both byte orders are read.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 /** What a shared library exports, as listed by {@link readElfExports}. */
 export interface ElfExports {
@@ -30,6 +31,8 @@ export interface ElfExports {
   functions: string[];
   /** Defined, visible GLOBAL/WEAK data objects (OBJECT) of the dynamic symbol table; sorted, unique. */
   objects: string[];
+  /** Undefined GLOBAL/WEAK symbols of the dynamic symbol table (what it expects another library to define); sorted, unique. */
+  imports: string[];
 }
 
 /** The file is not an ELF file, or is truncated or malformed. I/O errors (ENOENT, EACCES, EISDIR) are thrown as Node reports them. */
@@ -94,15 +97,19 @@ const MACHINES: Readonly<Record<number, string>> = {
   258: 'loongarch',
 };
 
-/** Lists the dynamic exports, DT_NEEDED and DT_SONAME of the ELF file at `path`. */
-export async function readElfExports(path: string): Promise<ElfExports> {
-  const handle = await open(path, 'r');
+/** Lists the dynamic exports, imports, DT_NEEDED and DT_SONAME of the ELF file at `path` (synchronously: the worker reads them as it loads). */
+export function readElfExportsSync(path: string): ElfExports {
+  const fd = openSync(path, 'r');
   try {
-    const file = new ElfFile(path, handle, (await handle.stat()).size);
-    return await file.exports();
+    return new ElfFile(path, fd, fstatSync(fd).size).exports();
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
+}
+
+/** Lists the dynamic exports, imports, DT_NEEDED and DT_SONAME of the ELF file at `path`. */
+export async function readElfExports(path: string): Promise<ElfExports> {
+  return readElfExportsSync(path);
 }
 
 interface Section {
@@ -134,7 +141,7 @@ class ElfFile {
 
   constructor(
     private readonly path: string,
-    private readonly handle: FileHandle,
+    private readonly fd: number,
     private readonly size: number,
   ) {}
 
@@ -143,7 +150,7 @@ class ElfFile {
   }
 
   /** Reads `length` bytes at `offset`, or fails naming `what` if the file does not hold them. */
-  private async read(offset: number, length: number, what: string): Promise<Buffer> {
+  private read(offset: number, length: number, what: string): Buffer {
     if (length > MAX_TABLE_BYTES) this.fail(`${what} claims ${length} bytes, over the ${MAX_TABLE_BYTES}-byte maximum`);
     if (offset + length > this.size) {
       this.fail(`truncated: ${what} needs bytes ${offset}..${offset + length} but the file has ${this.size} bytes`);
@@ -151,7 +158,7 @@ class ElfFile {
     const buffer = Buffer.alloc(length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.handle.read(buffer, done, length - done, offset + done);
+      const bytesRead = readSync(this.fd, buffer, done, length - done, offset + done);
       if (bytesRead === 0) this.fail(`truncated: ${what} ends at byte ${offset + done} (file shrank while being read)`);
       done += bytesRead;
     }
@@ -181,9 +188,9 @@ class ElfFile {
     return value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER) ? -1 : Number(value);
   }
 
-  async exports(): Promise<ElfExports> {
-    await this.readIdent();
-    const header = await this.read(0, this.is64 ? 64 : 52, 'the ELF header');
+  exports(): ElfExports {
+    this.readIdent();
+    const header = this.read(0, this.is64 ? 64 : 52, 'the ELF header');
     const machine = this.u16(header, 18);
     const [phoff, shoff] = this.is64
       ? [this.word(header, 32, 'e_phoff'), this.word(header, 40, 'e_shoff')]
@@ -198,27 +205,28 @@ class ElfFile {
     let sections: Section[] = [];
     if (shoff !== 0) {
       this.checkEntsize(shentsize, this.is64 ? 64 : 40, 'e_shentsize');
-      const first = this.parseSection(await this.read(shoff, shentsize, 'section header 0'), 0);
+      const first = this.parseSection(this.read(shoff, shentsize, 'section header 0'), 0);
       if (shnum === 0) shnum = first.size;
       if (phnum === PN_XNUM) phnum = first.info;
-      const table = await this.read(shoff, shnum * shentsize, `the section header table (${shnum} entries)`);
+      const table = this.read(shoff, shnum * shentsize, `the section header table (${shnum} entries)`);
       sections = Array.from({ length: shnum }, (_, i) => this.parseSection(table, i * shentsize));
     }
     let segments: Segment[] = [];
     if (phoff !== 0 && phnum > 0) {
       this.checkEntsize(phentsize, this.is64 ? 56 : 32, 'e_phentsize');
-      const table = await this.read(phoff, phnum * phentsize, `the program header table (${phnum} entries)`);
+      const table = this.read(phoff, phnum * phentsize, `the program header table (${phnum} entries)`);
       segments = Array.from({ length: phnum }, (_, i) => this.parseSegment(table, i * phentsize));
     }
 
-    const dynamic = await this.readDynamic(sections, segments);
-    const symbols = await this.readSymbols(sections, segments, dynamic);
+    const dynamic = this.readDynamic(sections, segments);
+    const symbols = this.readSymbols(sections, segments, dynamic);
 
     const result: ElfExports = {
       class: this.is64 ? 64 : 32,
       machine: MACHINES[machine] ?? `unknown(${machine})`,
       needed: dynamic.needed,
       functions: symbols.functions,
+      imports: symbols.imports,
       objects: symbols.objects,
     };
     if (dynamic.soname !== undefined) result.soname = dynamic.soname;
@@ -226,14 +234,14 @@ class ElfFile {
   }
 
   /** Checks magic, class, byte order and version; sets the class and byte order. */
-  private async readIdent(): Promise<void> {
+  private readIdent(): void {
     if (this.size === 0) this.notElf(Buffer.alloc(0));
     if (this.size < 16) {
-      const got = await this.read(0, this.size, 'the ELF identification');
+      const got = this.read(0, this.size, 'the ELF identification');
       if (!ELF_MAGIC.every((byte, i) => i >= got.length || got[i] === byte)) this.notElf(got);
       this.fail(`truncated: not even an ELF identification (${this.size} bytes, expected at least 16)`);
     }
-    const ident = await this.read(0, 16, 'the ELF identification');
+    const ident = this.read(0, 16, 'the ELF identification');
     if (!ELF_MAGIC.every((byte, i) => ident[i] === byte)) this.notElf(ident);
     const cls = ident[4];
     if (cls !== 1 && cls !== 2) this.fail(`unsupported ELF class ${cls} (expected 1 for ELFCLASS32 or 2 for ELFCLASS64)`);
@@ -298,7 +306,7 @@ class ElfFile {
   }
 
   /** Reads the dynamic section: tags by value, DT_NEEDED and DT_SONAME strings. */
-  private async readDynamic(sections: Section[], segments: Segment[]) {
+  private readDynamic(sections: Section[], segments: Segment[]) {
     const needed: string[] = [];
     const tags = new Map<number, number>();
     let soname: string | undefined;
@@ -308,7 +316,7 @@ class ElfFile {
     if (!where) return { needed, soname, tags };
 
     const entsize = this.is64 ? 16 : 8;
-    const table = await this.read(where.offset, where.size - (where.size % entsize), 'the dynamic section');
+    const table = this.read(where.offset, where.size - (where.size % entsize), 'the dynamic section');
     const names: { tag: number; value: number }[] = [];
     for (let at = 0; at + entsize <= table.length; at += entsize) {
       const tag = this.sword(table, at);
@@ -318,7 +326,7 @@ class ElfFile {
       else if (!tags.has(tag)) tags.set(tag, value);
     }
     if (names.length > 0) {
-      const strings = await this.dynamicStrings(sections, segments, section, tags);
+      const strings = this.dynamicStrings(sections, segments, section, tags);
       for (const { tag, value } of names) {
         const name = this.string(strings, value, tag === DT_NEEDED ? 'a DT_NEEDED name' : 'the DT_SONAME');
         if (tag === DT_NEEDED) needed.push(name);
@@ -329,7 +337,7 @@ class ElfFile {
   }
 
   /** The string table of the dynamic section: SHT_DYNAMIC's sh_link, else DT_STRTAB/DT_STRSZ. */
-  private async dynamicStrings(sections: Section[], segments: Segment[], dynamic: Section | undefined, tags: Map<number, number>): Promise<Buffer> {
+  private dynamicStrings(sections: Section[], segments: Segment[], dynamic: Section | undefined, tags: Map<number, number>): Buffer {
     const linked = dynamic ? sections[dynamic.link] : undefined;
     if (linked && linked.type === SHT_STRTAB) return this.read(linked.offset, linked.size, 'the dynamic string table');
     const address = tags.get(DT_STRTAB);
@@ -347,7 +355,7 @@ class ElfFile {
   }
 
   /** Reads the dynamic symbol table and sorts its defined, visible symbols into functions and objects. */
-  private async readSymbols(sections: Section[], segments: Segment[], dynamic: { tags: Map<number, number> }) {
+  private readSymbols(sections: Section[], segments: Segment[], dynamic: { tags: Map<number, number> }) {
     const symsize = this.is64 ? 24 : 16;
     let table: Buffer | undefined;
     let strings: Buffer | undefined;
@@ -359,18 +367,19 @@ class ElfFile {
       this.checkEntsize(entsize, symsize, 'the .dynsym sh_entsize');
       const strtab = sections[dynsym.link];
       if (!strtab || strtab.type !== SHT_STRTAB) this.fail(`the .dynsym's sh_link ${dynsym.link} is not a string table`);
-      table = await this.read(dynsym.offset, dynsym.size - (dynsym.size % entsize), 'the .dynsym section');
-      strings = await this.read(strtab.offset, strtab.size, 'the .dynstr section');
+      table = this.read(dynsym.offset, dynsym.size - (dynsym.size % entsize), 'the .dynsym section');
+      strings = this.read(strtab.offset, strtab.size, 'the .dynstr section');
     } else if (dynamic.tags.has(DT_SYMTAB)) {
       // No section headers (or no .dynsym among them): find the table through the dynamic segment, as the loader does.
       const symtab = this.offsetOf(segments, dynamic.tags.get(DT_SYMTAB)!, 'DT_SYMTAB');
-      const count = await this.symbolCount(segments, dynamic.tags);
-      table = await this.read(symtab, count * symsize, `the dynamic symbol table (${count} symbols)`);
-      strings = await this.dynamicStrings(sections, segments, undefined, dynamic.tags);
+      const count = this.symbolCount(segments, dynamic.tags);
+      table = this.read(symtab, count * symsize, `the dynamic symbol table (${count} symbols)`);
+      strings = this.dynamicStrings(sections, segments, undefined, dynamic.tags);
     }
 
     const functions = new Set<string>();
     const objects = new Set<string>();
+    const imports = new Set<string>();
     if (table && strings) {
       // Entry 0 is always the undefined null symbol.
       for (let at = entsize; at + symsize <= table.length; at += entsize) {
@@ -381,13 +390,17 @@ class ElfFile {
         if (bind !== STB_GLOBAL && bind !== STB_WEAK && bind !== STB_GNU_UNIQUE) continue;
         if (visibility === STV_HIDDEN || visibility === STV_INTERNAL) continue;
         // Undefined (imports) and reserved indices (SHN_ABS: version-name symbols like GLIBC_2.2.5) are not exports.
-        if (symbol.shndx === SHN_UNDEF || (symbol.shndx >= SHN_LORESERVE && symbol.shndx !== SHN_XINDEX)) continue;
         if (symbol.name === 0) continue;
+        if (symbol.shndx === SHN_UNDEF) {
+          imports.add(this.string(strings, symbol.name, 'a symbol name'));
+          continue;
+        }
+        if (symbol.shndx >= SHN_LORESERVE && symbol.shndx !== SHN_XINDEX) continue;
         if (type === STT_FUNC || type === STT_GNU_IFUNC) functions.add(this.string(strings, symbol.name, 'a symbol name'));
         else if (type === STT_OBJECT) objects.add(this.string(strings, symbol.name, 'a symbol name'));
       }
     }
-    return { functions: [...functions].sort(), objects: [...objects].sort() };
+    return { functions: [...functions].sort(), objects: [...objects].sort(), imports: [...imports].sort() };
   }
 
   private parseSymbol(b: Buffer, at: number): ElfSymbol {
@@ -397,28 +410,28 @@ class ElfFile {
   }
 
   /** Number of dynamic symbols, from DT_HASH's nchain or by walking DT_GNU_HASH's chains. */
-  private async symbolCount(segments: Segment[], tags: Map<number, number>): Promise<number> {
+  private symbolCount(segments: Segment[], tags: Map<number, number>): number {
     const hash = tags.get(DT_HASH);
     if (hash !== undefined) {
-      const header = await this.read(this.offsetOf(segments, hash, 'DT_HASH'), 8, 'the DT_HASH header');
+      const header = this.read(this.offsetOf(segments, hash, 'DT_HASH'), 8, 'the DT_HASH header');
       return this.u32(header, 4);
     }
     const gnu = tags.get(DT_GNU_HASH);
     if (gnu === undefined) this.fail('no section headers, and the dynamic section has neither DT_HASH nor DT_GNU_HASH');
     const at = this.offsetOf(segments, gnu, 'DT_GNU_HASH');
-    const header = await this.read(at, 16, 'the DT_GNU_HASH header');
+    const header = this.read(at, 16, 'the DT_GNU_HASH header');
     const nbuckets = this.u32(header, 0);
     const symoffset = this.u32(header, 4);
     const bloomWords = this.u32(header, 8);
     const bucketsAt = at + 16 + bloomWords * (this.is64 ? 8 : 4);
-    const buckets = await this.read(bucketsAt, nbuckets * 4, 'the DT_GNU_HASH buckets');
+    const buckets = this.read(bucketsAt, nbuckets * 4, 'the DT_GNU_HASH buckets');
     let last = 0;
     for (let i = 0; i < nbuckets; i++) last = Math.max(last, this.u32(buckets, i * 4));
     if (last < symoffset) return symoffset;
     // Walk the last chain to its end (the entry with the low bit set).
     const chainsAt = bucketsAt + nbuckets * 4;
     for (let index = last; ; index++) {
-      const entry = this.u32(await this.read(chainsAt + (index - symoffset) * 4, 4, 'a DT_GNU_HASH chain'), 0);
+      const entry = this.u32(this.read(chainsAt + (index - symoffset) * 4, 4, 'a DT_GNU_HASH chain'), 0);
       if (entry & 1) return index + 1;
     }
   }
