@@ -21,3 +21,5 @@ export * from './framing/frame-writer.js';
 export * from './values/arroyo-values.js';
 export * from './values/vaccel-args.js';
 export * from './messages/temp-dir.js';
+export * from './values/vaccel-layout.js';
+export * from './elf/elf-exports.js';

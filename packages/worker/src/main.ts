@@ -48,15 +48,15 @@ const limits = new LimitApplier();
 const context: WorkerContext = {
   pid: process.pid,
   limits,
-  load(library, sha256, global) {
-    const loaded = loadLibrary(library, { sha256, global: global ?? false });
+  load(library, sha256, options = {}) {
+    const loaded = loadLibrary(library, { ...options, sha256 });
     limits.footprintChanged();
     return loaded;
   },
   abis: {
     c: (library, fn) => callC(library, fn, process.pid),
     arroyo: (library, fn) => (args) => callArroyoPlugin(library, fn, args),
-    vaccel: (library, fn, params) => (args) => callVaccel(library, fn, args, params.vaccelLayout ?? 'v0.8'),
+    vaccel: (library, fn, params) => (args) => callVaccel(library, fn, args, params.vaccelLayout ?? 'auto'),
   },
 };
 

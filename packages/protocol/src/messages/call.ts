@@ -6,8 +6,12 @@ export const ABIS = ['auto', 'c', 'arroyo', 'vaccel'] as const;
 export const AbiSchema = z.enum(ABIS);
 export type Abi = z.infer<typeof AbiSchema>;
 
-/** The two layouts of vAccel's `struct vaccel_arg`. */
-export const VaccelLayoutSchema = z.enum(['v0.8', 'v0.7']);
+/**
+ * The layout of vAccel's `struct vaccel_arg` a call asks for: `auto` (read from the library's
+ * imports), `main` (vAccel's main branch since Sept 2025), `v0.7` (v0.7.x, the latest release),
+ * or `v0.8`, the old name of `main`.
+ */
+export const VaccelLayoutSchema = z.enum(['auto', 'main', 'v0.7', 'v0.8']);
 export type VaccelLayout = z.infer<typeof VaccelLayoutSchema>;
 
 /** A sha256 digest in hex. */
@@ -46,8 +50,12 @@ export type ArroyoMetadata = z.infer<typeof ArroyoMetadataSchema>;
 
 /** Worker → host: what the worker learned by loading the library. */
 export const InspectResultSchema = z.object({
+  /** The file the loader loaded (a bare name resolved as the loader resolved it). */
   path: z.string(),
-  abi: z.enum(['c', 'arroyo']),
+  /** `arroyo`: it exports plugin_metadata; `vaccel`: it imports vAccel's helpers; `c` otherwise. */
+  abi: z.enum(['c', 'arroyo', 'vaccel']),
   arroyo: ArroyoMetadataSchema.optional(),
+  /** For a vAccel library: the layout of `struct vaccel_arg` it gets by default, why, and the vAccel symbols it imports. */
+  vaccel: z.object({ layout: z.enum(['main', 'v0.7']), reason: z.string(), helpers: z.array(z.string()) }).optional(),
 });
 export type InspectResult = z.infer<typeof InspectResultSchema>;

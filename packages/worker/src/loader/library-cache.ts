@@ -1,12 +1,16 @@
-import { F_DUPFD_CLOEXEC, fcntl3 } from '../native/libc.js';
-import { closeSync, existsSync, openSync, readSync, fstatSync } from 'node:fs';
+import { F_DUPFD_CLOEXEC, fcntl3, loadedFilePath } from '../native/libc.js';
+import { closeSync, existsSync, openSync, readSync, fstatSync, statSync } from 'node:fs';
 import koffi, { type LibraryHandle } from 'koffi';
-import { invalidArgument, loadError } from '../failure.js';
+import { WorkerFailure, invalidArgument, loadError } from '../failure.js';
 
 /** A library loaded for the worker's lifetime, with what was learned about it. */
 export interface LoadedLibrary {
   /** The path or name it was asked for. */
   readonly request: string;
+  /** The file the loader loaded (a bare name resolved), when the loader says. */
+  readonly path: string | undefined;
+  /** The file's identity when it was loaded (device, inode, size, mtime); undefined for a pinned file, which is held open. */
+  readonly identity: string | undefined;
   readonly handle: LibraryHandle;
   /** koffi functions already built for this library, by prototype or symbol. */
   readonly functions: Map<string, unknown>;
@@ -24,24 +28,65 @@ const pinnedFds: number[] = [];
  * With `sha256`, the file is opened once, hashed through that descriptor and loaded through
  * `/proc/self/fd/N`, so the bytes hashed are the bytes mapped.
  */
-export function loadLibrary(request: string, options: { sha256?: string | undefined; global?: boolean } = {}): LoadedLibrary {
+/** How to load a library. */
+export interface LoadOptions {
+  /** Its symbols are seen by libraries loaded after it (RTLD_GLOBAL): a resource's dependencies. */
+  global?: boolean;
+  /** When it does not load with every symbol bound now (RTLD_NOW), try lazy binding (RTLD_LAZY), as vAccel's exec plugin does for resources. */
+  lazyRetry?: boolean;
+}
+
+export function loadLibrary(request: string, options: LoadOptions & { sha256?: string | undefined } = {}): LoadedLibrary {
   const key = options.sha256 === undefined ? request : `${request}\0${options.sha256.toLowerCase()}`;
   const known = libraries.get(key);
-  if (known !== undefined) return known;
+  if (known !== undefined) {
+    if (known.identity !== undefined && fileIdentity(known.path!) !== known.identity) throw changedOnDisk(known);
+    return known;
+  }
   let target = request;
   if (options.sha256 !== undefined) target = openPinned(request, options.sha256);
   let handle: LibraryHandle;
   try {
-    handle = koffi.load(target, options.global ? { global: true } : {});
+    handle = loadHandle(target, options);
   } catch (error) {
     const message = (error as Error).message;
     throw loadError(`Cannot load library ${JSON.stringify(request)}: ${message}${loadHint(request, message)}`, {
       details: { library: request, loader: message },
     });
   }
-  const loaded: LoadedLibrary = { request, handle, functions: new Map(), abiState: new Map() };
+  const path = options.sha256 === undefined ? (loadedFilePath(request) ?? (request.includes('/') ? request : undefined)) : target;
+  const identity = options.sha256 === undefined && path !== undefined ? fileIdentity(path) : undefined;
+  const loaded: LoadedLibrary = { request, path, identity, handle, functions: new Map(), abiState: new Map() };
   libraries.set(key, loaded);
   return loaded;
+}
+
+/** dlopen through koffi; RTLD_NOW first, then RTLD_LAZY when asked and only a symbol was missing. */
+function loadHandle(target: string, options: LoadOptions): LibraryHandle {
+  const global = options.global === true;
+  try {
+    return koffi.load(target, { global });
+  } catch (error) {
+    if (options.lazyRetry !== true || !/undefined symbol/.test((error as Error).message)) throw error;
+    return koffi.load(target, { global, lazy: true });
+  }
+}
+
+/** What tells a rebuilt file from the one loaded: device, inode, size and modification time ('gone' once removed). */
+function fileIdentity(path: string): string {
+  const stat = statSync(path, { throwIfNoEntry: false, bigint: true });
+  return stat === undefined ? 'gone' : `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}`;
+}
+
+/**
+ * A library whose file changed since this worker loaded it: the worker cannot unload it (code
+ * of it may still run), so it retires and the host runs the call, which never started, on a
+ * fresh worker that loads the file as it is now.
+ */
+function changedOnDisk(library: LoadedLibrary): WorkerFailure {
+  return new WorkerFailure('UNAVAILABLE', `Library ${JSON.stringify(library.request)} (${library.path}) changed on disk since this worker loaded it: a fresh worker loads it`, {
+    details: { notStarted: true, library: library.request, path: library.path },
+  });
 }
 
 /** Whether a library exports a symbol (without building a function for it). */

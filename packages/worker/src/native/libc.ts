@@ -38,6 +38,33 @@ export const FIONREAD = 0x541b;
 export const umask = libc.func('unsigned int umask(unsigned int mask)') as (mask: number) => number;
 /** Gives memory malloc holds free back to the kernel (so it is not counted as the worker's own). */
 export const mallocTrim = libc.func('int malloc_trim(size_t pad)') as (pad: number) => number;
+const dlopenNative = libc.func('void *dlopen(const char *file, int mode)');
+const dlinfoNative = libc.func('int dlinfo(void *handle, int request, void *info)');
+const dlcloseNative = libc.func('int dlclose(void *handle)');
+const RTLD_LAZY = 1;
+const RTLD_NOLOAD = 4;
+const RTLD_DI_LINKMAP = 2;
+/** `struct link_map`'s `l_name` comes after `l_addr`, one pointer in. */
+const LINK_MAP_NAME_OFFSET = 8;
+
+/**
+ * The file the loader loaded for `name` (as given to dlopen: a bare name is resolved as the
+ * loader resolved it), or undefined when it is not loaded. Takes and drops one reference.
+ */
+export function loadedFilePath(name: string): string | undefined {
+  const handle = dlopenNative(name, RTLD_LAZY | RTLD_NOLOAD);
+  if (handle === null || handle === 0n) return undefined;
+  try {
+    const out = Buffer.alloc(8);
+    if (dlinfoNative(handle, RTLD_DI_LINKMAP, out) !== 0) return undefined;
+    const map = koffi.decode(out, 'void *');
+    const path = koffi.decode(map, LINK_MAP_NAME_OFFSET, 'const char *') as string | null;
+    return path === null || path === '' ? undefined : path;
+  } finally {
+    dlcloseNative(handle);
+  }
+}
+
 export const F_SETFD = 2;
 export const F_GETFD = 1;
 export const F_DUPFD_CLOEXEC = 1030;

@@ -1,15 +1,20 @@
 import { type CallParams, decodeValue, encodeValue, isPrototype } from '@airlock/protocol';
 import { prototypeCaller } from '../abi/c-call.js';
 import { callArroyo, readArroyoMetadata } from '../abi/arroyo.js';
+import { importsVaccel } from '../abi/vaccel.js';
 import { invalidArgument } from '../failure.js';
 import { type LoadedLibrary, hasSymbol } from '../loader/library-cache.js';
 import type { WorkerContext } from './context.js';
 
-/** Resolves `abi: 'auto'`: a prototype means C, a library exporting plugin_metadata means Arroyo. */
+/**
+ * Resolves `abi: 'auto'`: a prototype means C, a library exporting plugin_metadata means Arroyo,
+ * one importing vAccel's helpers means vAccel.
+ */
 export function resolveAbi(library: LoadedLibrary, params: Pick<CallParams, 'abi' | 'fn' | 'library'>): 'c' | 'arroyo' | 'vaccel' {
   if (params.abi !== 'auto') return params.abi;
   if (isPrototype(params.fn)) return 'c';
   if (hasSymbol(library, 'plugin_metadata')) return 'arroyo';
+  if (importsVaccel(library)) return 'vaccel';
   throw invalidArgument(
     `Cannot tell how to call ${JSON.stringify(params.fn)} in ${JSON.stringify(params.library)}: it is not a C prototype and the library exports no plugin_metadata. ` +
       `Give a prototype such as 'int ${params.fn}(int)' for abi 'c', or choose abi 'vaccel' for a vAccel exec function.`,

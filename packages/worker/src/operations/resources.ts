@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
   type ExecResourceParams,
@@ -13,19 +13,32 @@ import { invalidArgument } from '../failure.js';
 import type { LoadedLibrary } from '../loader/library-cache.js';
 import type { WorkerContext } from './context.js';
 
-/** A vAccel resource: its files under the session's rundir and the library loaded from them. */
+/** A vAccel resource: the directory of the files persisted for it and the library loaded from them. */
 interface Resource {
   dir: string;
   library: LoadedLibrary;
+}
+
+/**
+ * The directory of the session on its worker's loader search path (`<rundir>/lib`, put on
+ * LD_LIBRARY_PATH by the host when it started the worker): a dependency a library names by its
+ * file name, with no SONAME to be matched by, is found there.
+ */
+export function sessionLibraryDir(rundir: string): string {
+  return join(rundir, 'lib');
 }
 
 const resources = new Map<number, Resource>();
 let lastId = 0;
 
 /**
- * Persists a resource's files under `<rundir>/resource.<id>/` and loads them: every file but
- * the last is a dependency, loaded first and globally (so the library can resolve its symbols),
- * the last is the library itself (pinned by `sha256` when given).
+ * Registers a resource and loads it, as vAccel does: a local path is used where it is (so a
+ * library's `RUNPATH $ORIGIN/...` finds what lies beside it); only files given as bytes are
+ * persisted, under `<rundir>/resource.<id>/`. Every file but the last is a dependency, loaded
+ * first and globally, and linked by its file name into the session's library directory (so a
+ * library linked against a dependency without SONAME finds it); the last is the library itself
+ * (pinned by `sha256` when given). A library that does not load with its symbols bound now is
+ * loaded again with lazy binding, as vAccel's exec plugin does.
  */
 export function registerResource(context: WorkerContext, params: RegisterResourceParams): RegisterResourceResult {
   const id = ++lastId;
@@ -35,9 +48,7 @@ export function registerResource(context: WorkerContext, params: RegisterResourc
   try {
     for (const file of params.files) {
       if ('path' in file) {
-        const target = join(dir, basename(file.path));
-        copyFileSync(file.path, target);
-        files.push(target);
+        files.push(file.path);
       } else {
         if (file.filename !== basename(file.filename) || file.filename === '..' || file.filename === '.') {
           throw invalidArgument(`A resource file name must be a plain file name, got ${JSON.stringify(file.filename)}`);
@@ -48,8 +59,12 @@ export function registerResource(context: WorkerContext, params: RegisterResourc
       }
     }
     const dependencies = files.slice(0, -1);
-    for (const dependency of dependencies) context.load(dependency, undefined, true);
-    const library = context.load(files[files.length - 1]!, params.sha256);
+    const libraryDir = sessionLibraryDir(params.rundir);
+    for (const dependency of dependencies) {
+      context.load(dependency, undefined, { global: true, lazyRetry: true });
+      if (existsSync(libraryDir)) linkByName(libraryDir, dependency);
+    }
+    const library = context.load(files[files.length - 1]!, params.sha256, { lazyRetry: dependencies.length > 0 });
     resources.set(id, { dir, library });
     return { id, dir, files };
   } catch (error) {
@@ -74,7 +89,16 @@ export function execResource(context: WorkerContext, params: ExecResourceParams)
   const resource = resourceOf(params.id);
   context.limits.apply(params.limits);
   // (Its output is flushed and delivered before the answer by the request handler, as for every operation that runs plugin code.)
-  return { value: encodeValue(callVaccel(resource.library, params.fn, decodeValue(params.args), params.vaccelLayout ?? 'v0.8')) };
+  return { value: encodeValue(callVaccel(resource.library, params.fn, decodeValue(params.args), params.vaccelLayout ?? 'auto')) };
+}
+
+/** Links `file` into `dir` by its file name, replacing a link a resource made before (atomically). */
+function linkByName(dir: string, file: string): void {
+  const link = join(dir, basename(file));
+  const temporary = `${link}.${process.pid}.tmp`;
+  rmSync(temporary, { force: true });
+  symlinkSync(file, temporary);
+  renameSync(temporary, link);
 }
 
 function resourceOf(id: number): Resource {

@@ -29,12 +29,15 @@ export async function runCall(library: string, fn: string, words: string[], opti
     } else {
       const info = await host.inspect(library, sha256 ? { sha256 } : {});
       if (info.abi === 'arroyo' && info.arroyo) args = cliArgumentParsers.arroyo(info.arroyo, words);
-      else args = words;
+      else if (info.abi === 'vaccel') {
+        abi = 'vaccel';
+        args = cliArgumentParsers.vaccel(undefined, undefined, words);
+      } else args = words;
     }
     const result = await host.call(library, fn, args, {
       abi,
       ...(sha256 !== undefined && { sha256 }),
-      vaccelArgLayout: options.vaccelLayout as 'v0.8' | 'v0.7',
+      vaccelArgLayout: options.vaccelLayout as 'auto' | 'main' | 'v0.7' | 'v0.8',
     });
     return printSuccess(result, json);
   } catch (error) {

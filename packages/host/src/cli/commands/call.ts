@@ -11,9 +11,13 @@ export function registerCall(program: Command): void {
     .argument('[args...]', 'arguments, parsed by the declared types (put negative numbers after --)')
     .addOption(new Option('--abi <abi>', 'how to call the function').choices(['auto', 'c', 'arroyo', 'vaccel']).default('auto'))
     .option('--sha256 <hex>', 'refuse to load the library unless its sha256 is this')
-    .option('--read <type:value>', 'vAccel read argument (repeatable), e.g. int32:10', collect)
-    .option('--write <type>', 'vAccel write argument (repeatable), e.g. int32 or uint8:16', collect)
-    .addOption(new Option('--vaccel-layout <layout>', 'layout of struct vaccel_arg').choices(['v0.8', 'v0.7']).default('v0.8'));
+    .option('--read <type:value>', 'vAccel read argument (repeatable), e.g. int32:10, raw:@file, custom:100:HEX', collect)
+    .option('--write <type>', 'vAccel write argument (repeatable), e.g. int32, uint8:16, custom:100:12', collect)
+    .addOption(
+      new Option('--vaccel-layout <layout>', "layout of struct vaccel_arg: auto reads it from the library's vAccel imports; main (old name v0.8) or v0.7")
+        .choices(['auto', 'main', 'v0.7', 'v0.8'])
+        .default('auto'),
+    );
   addLimitOptions(command);
   addSandboxOptions(command);
   addWorkerEnvOptions(command);

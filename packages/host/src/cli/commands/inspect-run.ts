@@ -1,8 +1,7 @@
 // What `plugin-run inspect` does once its command line has parsed (inspect.ts loads it then).
-import { existsSync } from 'node:fs';
 import { createHost } from '../../host.js';
 import { cliSpawnOptions } from '../../worker/prestart.js';
-import { readElfExports } from '../../inspect/elf-exports.js';
+import { readElfExports } from '@airlock/protocol';
 import { AirlockError } from '../../errors/airlock-error.js';
 import { printFailure, stderrLog, toJson } from '../render.js';
 import { sandboxFrom, workerEnvFrom } from '../options.js';
@@ -16,22 +15,36 @@ export async function runInspect(library: string, options: Record<string, unknow
     return printFailure(error, json);
   }
   try {
-    if (!existsSync(library)) throw new AirlockError('LOAD_ERROR', `No such library file ${JSON.stringify(library)}`);
+    const sha256 = options.sha256 as string | undefined;
+    // The library is named as for call: a path, or a bare name the loader searches for; the
+    // worker says which file it loaded, and that file's table is what is listed.
+    const info = await host.inspect(library, sha256 ? { sha256 } : {});
     let elf;
     try {
-      elf = await readElfExports(library);
+      elf = await readElfExports(info.path);
     } catch (error) {
       throw new AirlockError('LOAD_ERROR', (error as Error).message);
     }
-    const sha256 = options.sha256 as string | undefined;
-    const info = await host.inspect(library.includes('/') ? library : `./${library}`, sha256 ? { sha256 } : {});
-    const report = { library, abi: info.abi, ...(info.arroyo && { plugin: info.arroyo }), machine: elf.machine, soname: elf.soname, needed: elf.needed, functions: elf.functions };
+    const report = {
+      library,
+      path: info.path,
+      abi: info.abi,
+      ...(info.arroyo && { plugin: info.arroyo }),
+      ...(info.vaccel && { vaccel: info.vaccel }),
+      machine: elf.machine,
+      soname: elf.soname,
+      needed: elf.needed,
+      functions: elf.functions,
+    };
     if (json) process.stdout.write(`${toJson({ ok: true, result: report })}\n`);
     else {
-      const lines = [`library: ${library}`, `abi: ${info.abi}`];
+      const lines = [`library: ${library}`];
+      if (info.path !== library) lines.push(`path: ${info.path}`);
+      lines.push(`abi: ${info.abi}`);
       if (info.arroyo) {
         lines.push(`plugin: ${info.arroyo.name}`, `arguments: ${info.arroyo.argTypes.join(', ') || '(none)'}`, `returns: ${info.arroyo.returnType}`);
       }
+      if (info.vaccel) lines.push(`vaccel layout: ${info.vaccel.layout} (${info.vaccel.reason})`);
       if (elf.soname) lines.push(`soname: ${elf.soname}`);
       if (elf.needed.length > 0) lines.push(`needs: ${elf.needed.join(', ')}`);
       lines.push(`functions (${elf.functions.length}):`, ...elf.functions.map((name) => `  ${name}`));
