@@ -73,6 +73,7 @@ export class Host implements AsyncDisposable {
       { threshold, cooldownMs, maxCooldownMs },
       this.options.pipeline,
       this.options.standby,
+      this.options.shareWorkers,
     );
     if (this.options.eager) void this.pool.warm();
   }
@@ -106,6 +107,7 @@ export class Host implements AsyncDisposable {
     return this.pool.run(
       (worker) => worker.request('call', params, { limits, operation, signal: opts.signal, accept: (result) => acceptResult(result, signature, args, abi, worker.pid) }),
       opts.signal,
+      target,
     );
   }
 
@@ -178,6 +180,7 @@ export class Host implements AsyncDisposable {
               );
             }),
           opts.signal,
+          target,
         );
         // The pool refuses a chunk as a whole (closed host, no worker can start, cancelled while waiting).
         chunks.push(chunk.catch((error: unknown) => indexes.forEach((index) => settle(index, { error: error as AirlockError }))));
@@ -197,6 +200,7 @@ export class Host implements AsyncDisposable {
     return (await this.pool.run(
       (worker) => worker.request('inspect', params, { limits: this.limits, operation: `inspecting ${library}`, signal: options.signal }),
       options.signal,
+      target,
     )) as LibraryInfo;
   }
 
@@ -211,7 +215,7 @@ export class Host implements AsyncDisposable {
     const place = sessionPlace(options.rundirParent ?? DEFAULT_RUNDIR_PARENT);
     let worker: WorkerProcess;
     try {
-      worker = await this.pool.dedicated(sandbox && workerLaunch(this.options, sandbox.spawn({ writable: [place.rundir] })));
+      worker = await this.pool.dedicated(workerLaunch(this.options, sandbox?.spawn({ writable: [place.rundir] }), place.libraryDir));
     } catch (error) {
       removeTrackedDir(place.rundir);
       throw error;

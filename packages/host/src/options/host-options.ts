@@ -40,6 +40,15 @@ export const HostOptionsSchema = z.strictObject({
    * runs with 'auto'). Default 0: the workers of a host are the ones its slots use.
    */
   standby: z.union([z.literal('auto'), z.number().int().min(0).max(16)]).default(0),
+  /**
+   * Whether one worker may serve calls of several libraries. Default false: a worker serves the
+   * first library it is given (with that library's dependencies) for its lifetime, and calls of
+   * another library go to another worker, so one library's global symbols never meet another's
+   * (two builds of libvaccel.so.0, say). `workers` counts them all: a call of a library no
+   * worker serves takes the place of the longest-idle worker of another (which is closed), so
+   * a one-worker host that alternates between libraries starts a worker at each switch.
+   */
+  shareWorkers: z.boolean().default(false),
   /** Limits of every call (DEFAULT_LIMITS fills what is not given). */
   limits: LimitsSchema.default({}),
   /** Environment variables of the workers, which otherwise start with an empty environment. Default {}. */
@@ -77,8 +86,12 @@ export const HostOptionsSchema = z.strictObject({
   breakerCooldownMs: nonNegativeInt.default(1_000),
   /** Longest cool-down of the breaker. Default 30 000 ms. */
   breakerMaxCooldownMs: nonNegativeInt.default(30_000),
-  /** Layout of `struct vaccel_arg` for vAccel calls. Default 'v0.8'. */
-  vaccelArgLayout: VaccelLayoutSchema.default('v0.8'),
+  /**
+   * Layout of `struct vaccel_arg` for vAccel calls: 'auto' reads it from the library (its
+   * vAccel imports; one that imports none gets vAccel v0.7.1's), 'main' (vAccel's main branch;
+   * 'v0.8' is its old name) or 'v0.7'. Default 'auto'.
+   */
+  vaccelArgLayout: VaccelLayoutSchema.default('auto'),
   /** Receives every line of plugin output, with its stream and worker. Default: none. */
   onLog: z.custom<(entry: LogEntry) => void>((value) => typeof value === 'function', 'onLog must be a function').optional(),
   /**

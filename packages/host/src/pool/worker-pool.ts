@@ -8,6 +8,10 @@ import { StartBreaker } from './start-breaker.js';
  * slots; each running call takes an idle worker or starts one. A worker runs one call at a
  * time, so a crash, a timeout or a limit belongs to exactly one call. A worker that died is
  * simply not returned: the next call starts a fresh one. Nothing is ever replayed.
+ *
+ * Unless workers are shared, a worker serves the first library it is given for its lifetime:
+ * a call for another library takes a worker that serves it, a fresh one, or the place of the
+ * longest-idle worker of another library (which is closed). The slots count them all.
  */
 export class WorkerPool {
   private readonly queue: PQueue;
@@ -35,6 +39,10 @@ export class WorkerPool {
   private generation = 0;
   private renewReason = '';
   private readonly generations = new WeakMap<WorkerProcess, number>();
+  /** The library each worker serves (unless shared): given by the first call that took it. */
+  private readonly owners = new WeakMap<WorkerProcess, string>();
+  /** Wakes a pipelined call waiting for a worker of its library to have room. */
+  private roomWaiters: Array<() => void> = [];
 
   constructor(
     private readonly launch: () => WorkerLaunch,
@@ -44,6 +52,8 @@ export class WorkerPool {
     readonly pipeline = 1,
     /** Workers kept started ahead of calls beside the slots' (see the host's `standby` option). */
     private readonly standbyOption: number | 'auto' = 0,
+    /** Whether a worker may serve several libraries (the host's `shareWorkers`). */
+    private readonly shared = false,
   ) {
     this.queue = new PQueue({ concurrency: size * pipeline });
     this.breaker = new StartBreaker(breaker.threshold, breaker.cooldownMs, breaker.maxCooldownMs);
@@ -55,7 +65,7 @@ export class WorkerPool {
    * worker is killed and the call rejects at once with CANCELLED; a call running when the host
    * closes may finish within the grace period).
    */
-  run<T>(task: (worker: WorkerProcess) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  run<T>(task: (worker: WorkerProcess) => Promise<T>, signal?: AbortSignal, library?: string): Promise<T> {
     if (this.closed) return Promise.reject(closedError());
     if (signal?.aborted) return Promise.reject(cancelledWaiting(signal));
     return new Promise<T>((resolve, reject) => {
@@ -78,10 +88,13 @@ export class WorkerPool {
             // A pipelined call queued behind one that killed its worker never started: it runs
             // on another worker. A call that started is never run twice.
             for (;;) {
-              const worker = await this.acquireUnlessAborted(signal);
+              const worker = await this.acquireUnlessAborted(signal, library);
+              const claimed = this.claim(worker, library);
               try {
                 return await task(worker);
               } catch (error) {
+                // A library that did not load left the worker serving none: another library's call may take it.
+                if (claimed && error instanceof AirlockError && error.code === 'LOAD_ERROR') this.owners.delete(worker);
                 if (!(error instanceof NotStarted)) throw error;
               } finally {
                 this.release(worker);
@@ -100,8 +113,8 @@ export class WorkerPool {
   }
 
   /** Takes a worker; a call aborted while its worker starts settles at once (the worker stays for the next call). */
-  private async acquireUnlessAborted(signal: AbortSignal | undefined): Promise<WorkerProcess> {
-    const acquiring = this.acquire();
+  private async acquireUnlessAborted(signal: AbortSignal | undefined, library: string | undefined): Promise<WorkerProcess> {
+    const acquiring = this.acquire(library);
     if (!signal) return acquiring;
     if (signal.aborted) {
       void acquiring.then((worker) => this.release(worker), () => undefined);
@@ -212,37 +225,92 @@ export class WorkerPool {
     return [...this.all].map((worker) => worker.pid);
   }
 
-  private async acquire(): Promise<WorkerProcess> {
+  /** Takes a worker for a call of `library` (undefined: a command, which any worker runs). */
+  private async acquire(library: string | undefined): Promise<WorkerProcess> {
     this.topUpStandbySoon();
-    if (this.pipeline > 1) return this.acquirePipelined();
-    while (this.idle.length > 0) {
-      const worker = this.idle.pop()!;
+    const key = this.shared ? undefined : library;
+    return this.pipeline > 1 ? this.acquirePipelined(key) : this.acquireOne(key);
+  }
+
+  /** Makes a worker that serves no library yet the one of `library`; whether it did. */
+  private claim(worker: WorkerProcess, library: string | undefined): boolean {
+    if (this.shared || library === undefined || this.owners.has(worker)) return false;
+    this.owners.set(worker, library);
+    return true;
+  }
+
+  /** Whether a worker may take a call of `key` (undefined: any worker may). */
+  private serves(worker: WorkerProcess, key: string | undefined): boolean {
+    if (key === undefined) return true;
+    const owner = this.owners.get(worker);
+    return owner === undefined || owner === key;
+  }
+
+  /** One call at a time per worker: an idle worker of the library, a standby one, a new one. */
+  private async acquireOne(key: string | undefined): Promise<WorkerProcess> {
+    for (let i = this.idle.length - 1; i >= 0; i -= 1) {
+      const worker = this.idle[i]!;
+      if (!this.serves(worker, key)) continue;
+      this.idle.splice(i, 1);
       if (this.fresh(worker)) return worker;
     }
-    return (await this.takeAhead()) ?? this.start();
+    const ahead = await this.takeAhead();
+    if (ahead !== undefined) return ahead;
+    this.makeRoom(key);
+    return this.start();
+  }
+
+  /**
+   * Before a worker is started for `key` when every slot has one: the longest-idle worker
+   * serving another library gives its place up (it is closed).
+   */
+  private makeRoom(key: string | undefined): boolean {
+    if (key === undefined || this.slots.size + this.starting.size < this.size) return false;
+    const index = this.idle.findIndex((worker) => !this.serves(worker, key));
+    if (index < 0) return false;
+    const [evicted] = this.idle.splice(index, 1);
+    this.slots.delete(evicted!);
+    void evicted!.close(0);
+    return true;
   }
 
   /**
    * With pipelining: an idle worker first; else a new one while there are fewer than `size`;
    * else the least loaded that can take one more call; else wait for a worker being started.
    */
-  private async acquirePipelined(): Promise<WorkerProcess> {
+  private async acquirePipelined(key: string | undefined): Promise<WorkerProcess> {
     for (;;) {
-      while (this.idle.length > 0) {
-        const worker = this.idle.pop()!;
+      for (let i = this.idle.length - 1; i >= 0; i -= 1) {
+        const worker = this.idle[i]!;
+        if (!this.serves(worker, key)) continue;
+        this.idle.splice(i, 1);
         if (this.fresh(worker) && worker.load === 0) return worker;
       }
       const ahead = await this.takeAhead();
       if (ahead !== undefined) return ahead;
       let best: WorkerProcess | undefined;
       for (const worker of this.slots) {
-        if (this.fresh(worker) && worker.load < this.pipeline && (best === undefined || worker.load < best.load)) best = worker;
+        if (this.serves(worker, key) && this.fresh(worker) && worker.load < this.pipeline && (best === undefined || worker.load < best.load)) best = worker;
       }
-      if (this.slots.size + this.starting.size < this.size) return this.start();
+      if (this.slots.size + this.starting.size < this.size || this.makeRoom(key)) return this.start();
       if (best !== undefined) return best;
-      if (this.starting.size === 0) return this.start();
-      await Promise.race([...this.starting].map((starting) => starting.catch(() => undefined)));
+      // Slots busy with another library's calls free up as those settle; slots whose workers are
+      // ending (retiring, renewed) may never wake anyone: a worker is started past them.
+      const busyElsewhere = [...this.slots].some((worker) => worker.usable && worker.load > 0 && !this.serves(worker, key));
+      if (!busyElsewhere && this.starting.size === 0) return this.start();
+      await new Promise<void>((wake) => {
+        this.roomWaiters.push(wake);
+        if (this.starting.size > 0) void Promise.race([...this.starting].map((starting) => starting.catch(() => undefined))).then(() => wake());
+      });
     }
+  }
+
+  /** Wakes the pipelined calls waiting for room (they look again). */
+  private wakeRoomWaiters(): void {
+    const waiters = this.roomWaiters;
+    if (waiters.length === 0) return;
+    this.roomWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /**
@@ -259,6 +327,7 @@ export class WorkerPool {
   }
 
   private release(worker: WorkerProcess): void {
+    this.wakeRoomWaiters();
     if (this.closed || !this.fresh(worker)) return;
     if (this.pipeline > 1 && (worker.load > 0 || this.idle.includes(worker))) return;
     // A worker whose call was cancelled while it started may come back when every slot already
@@ -299,6 +368,7 @@ export class WorkerPool {
       worker.onExitOnce(() => {
         this.all.delete(worker);
         this.slots.delete(worker);
+        this.wakeRoomWaiters();
         const index = this.idle.indexOf(worker);
         if (index >= 0) this.idle.splice(index, 1);
         if (dedicated) return;

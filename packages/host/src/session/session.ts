@@ -1,5 +1,5 @@
 import { tmpdir } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { type Limits, type RegisterResourceResult, type VaccelLayout, decodeValue, encodeValue } from '@airlock/protocol';
 import PQueue from 'p-queue';
@@ -45,12 +45,17 @@ let sessions = 0;
 export interface SessionPlace {
   id: string;
   rundir: string;
+  /** `<rundir>/lib`, on the worker's LD_LIBRARY_PATH: its resources' dependencies are linked there by file name. */
+  libraryDir: string;
 }
 
-/** Makes the id and the rundir of a new session under `rundirParent`. */
+/** Makes the id, the rundir and its library directory of a new session under `rundirParent`. */
 export function sessionPlace(rundirParent: string): SessionPlace {
   const id = `${process.pid}-${++sessions}`;
-  return { id, rundir: createTrackedDir(rundirParent, `airlock-session-${id}-`) };
+  const rundir = createTrackedDir(rundirParent, `airlock-session-${id}-`);
+  const libraryDir = join(rundir, 'lib');
+  mkdirSync(libraryDir);
+  return { id, rundir, libraryDir };
 }
 
 /**
@@ -90,8 +95,11 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * Persists a resource under `<rundir>/resource.<id>/` and loads it: a path, several paths
+   * Registers a resource and loads it in the session's worker: a path, several paths
    * (dependencies first, loaded globally; the last is the library) or bytes with a file name.
+   * Local paths are loaded where they are (a library's `RUNPATH $ORIGIN/...` works); bytes are
+   * persisted under `<rundir>/resource.<id>/`. A dependency is also found by its file name (a
+   * library linked against one without SONAME loads).
    */
   async registerResource(files: string | string[] | ResourceData, options: { sha256?: string } = {}): Promise<Resource> {
     const list = Array.isArray(files) ? files : [files];

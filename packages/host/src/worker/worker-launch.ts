@@ -14,12 +14,19 @@ import type { SpawnSpec } from './worker-spawn.js';
  */
 const WORKER_START = join(dirname(WORKER_ENTRY), 'lifecycle', 'entry.js');
 
-/** How a host with these options starts its workers (in `sandbox`, if given) and talks to them. */
-export function workerLaunch(options: ResolvedHostOptions, sandbox?: SandboxSpawn): WorkerLaunch {
+/**
+ * How a host with these options starts its workers (in `sandbox`, if given) and talks to them.
+ * `libraryDir` goes last on the worker's LD_LIBRARY_PATH (a session's, where it links its
+ * resources' dependencies by file name).
+ */
+export function workerLaunch(options: ResolvedHostOptions, sandbox?: SandboxSpawn, libraryDir?: string): WorkerLaunch {
   const spec = workerSpawnSpec(options);
+  // The sandbox shows the user's search path read-only; the session's own directory is writable there already.
+  const shown = sandbox && withLoaderPath(sandbox, spec.env.LD_LIBRARY_PATH);
+  if (libraryDir !== undefined) spec.env.LD_LIBRARY_PATH = spec.env.LD_LIBRARY_PATH ? `${spec.env.LD_LIBRARY_PATH}:${libraryDir}` : libraryDir;
   return {
     ...spec,
-    ...(sandbox !== undefined && { sandbox: withLoaderPath(sandbox, spec.env.LD_LIBRARY_PATH) }),
+    ...(shown !== undefined && { sandbox: shown }),
     startTimeoutMs: options.startTimeoutMs,
     watchIntervalMs: options.watchIntervalMs,
     maxRssBytes: options.maxWorkerRssBytes,
