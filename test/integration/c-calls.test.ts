@@ -221,9 +221,10 @@ describe('close', () => {
     // One call at a time: the second waits in the host's queue (a pipelined one would already be
     // with the worker, which runs it before it ends).
     const local = createHost({ workers: 1, pipeline: 1 });
-    expect(await local.call(lib, 'int add(int, int)', [1, 1])).toBe(2);
-    const running = local.call(fixture('hostile'), 'int sleep_ms(int)', [300]);
-    const waiting = local.call(lib, 'int add(int, int)', [1, 1]);
+    const sleep = 'int sleep_ms(int)';
+    expect(await local.call(fixture('hostile'), sleep, [1])).toBe(1);
+    const running = local.call(fixture('hostile'), sleep, [300]);
+    const waiting = local.call(fixture('hostile'), sleep, [1]);
     await new Promise((r) => setTimeout(r, 50));
     const closing = local.close();
     const [first, second] = await Promise.allSettled([running, waiting]);

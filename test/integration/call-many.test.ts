@@ -149,27 +149,27 @@ describe('calls issued together travel together', () => {
 describe('a call cancelled while it waits behind another on the same worker', () => {
   it('settles CANCELLED at once; the worker still answers it, which blames nobody, and the next call succeeds on the same worker', async () => {
     const host = trackedHost({ pipeline: 8 });
-    const path = markFile();
-    const first = await host.call('libc.so.6', 'int getpid(void)');
+    const first = await host.call(fixture('hostile'), 'int getpid(void)');
     const running = host.call(fixture('hostile'), 'int sleep_ms(int)', [300]);
     const controller = new AbortController();
-    const waiting = host.call(BATCH(), STEP, [path, 1], { signal: controller.signal });
+    // The same library: a worker serves one library, so only a call of the sleeping one waits behind it.
+    const waiting = host.call(fixture('hostile'), 'int sleep_ms(int)', [1], { signal: controller.signal });
     setTimeout(() => controller.abort(new Error('not needed')), 50);
     await expect(waiting).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(await running).toBe(300);
-    expect(await host.call('libc.so.6', 'int getpid(void)')).toBe(first);
+    expect(await host.call(fixture('hostile'), 'int getpid(void)')).toBe(first);
   });
 });
 
 describe('recovery without waiting', () => {
   it('standby: the call after a crash runs on a worker that was already started, and another is started behind it', async () => {
     const host = trackedHost({ standby: 1 });
-    const first = await host.call('libc.so.6', 'int getpid(void)');
+    const first = await host.call(fixture('hostile'), 'int getpid(void)');
     await expect.poll(() => host.workerPids.length, { timeout: 10_000 }).toBe(2);
     const before = host.workerPids;
     const crash = await host.call(fixture('hostile'), 'int crash_segv(void)').catch((error: unknown) => error);
     expect(crash).toMatchObject({ code: 'CRASHED', signal: 'SIGSEGV' });
-    const next = await host.call('libc.so.6', 'int getpid(void)');
+    const next = await host.call(fixture('hostile'), 'int getpid(void)');
     expect(next).not.toBe(first);
     expect(before).toContain(next);
     await expect.poll(() => host.workerPids.length, { timeout: 10_000 }).toBe(2);
@@ -177,26 +177,26 @@ describe('recovery without waiting', () => {
 
   it("standby 'auto': no spare while no worker has ended, two once one crashed, and the call after the next crash runs on a spare", async () => {
     const host = trackedHost({ standby: 'auto' });
-    const first = await host.call('libc.so.6', 'int getpid(void)');
-    await host.call('libc.so.6', 'int abs(int)', [-1]);
+    const first = await host.call(fixture('hostile'), 'int getpid(void)');
+    await host.call(fixture('hostile'), 'int abs(int)', [-1]);
     // Nothing has ended: nothing is kept beside the slot's worker (it would have started by now).
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(host.workerPids).toEqual([first]);
     const crash = await host.call(fixture('hostile'), 'int crash_segv(void)').catch((error: unknown) => error);
     expect(crash).toMatchObject({ code: 'CRASHED', signal: 'SIGSEGV' });
-    await expect(host.call('libc.so.6', 'int abs(int)', [-2])).resolves.toBe(2);
+    await expect(host.call(fixture('hostile'), 'int abs(int)', [-2])).resolves.toBe(2);
     // One serving, two kept.
     await expect.poll(() => host.workerPids.length, { timeout: 15_000 }).toBe(3);
     const before = host.workerPids;
     await host.call(fixture('hostile'), 'int crash_segv(void)').catch(() => undefined);
-    const next = await host.call('libc.so.6', 'int getpid(void)');
+    const next = await host.call(fixture('hostile'), 'int getpid(void)');
     expect(before).toContain(next);
   });
 
   it('standby 0 (the default): no spare, even after a crash', async () => {
     const host = trackedHost();
     await host.call(fixture('hostile'), 'int crash_segv(void)').catch(() => undefined);
-    const next = await host.call('libc.so.6', 'int getpid(void)');
+    const next = await host.call(fixture('hostile'), 'int getpid(void)');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(host.workerPids).toEqual([next]);
   });

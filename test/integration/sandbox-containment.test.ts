@@ -112,7 +112,8 @@ describe('what a sandboxed worker sees', () => {
   });
 
   it('a library called later: the workers that cannot see it are replaced, the next ones see both', async () => {
-    const box = sandboxed();
+    // Shared workers (by default each library has workers of its own, started after it was shown).
+    const box = sandboxed({ shareWorkers: true });
     expect(await box.call(TYPES(), ADD, [2, 3])).toBe(5);
     const [first] = box.workerPids;
     expect(await box.call(user, 'int user_value(void)')).toBe(42);
@@ -120,6 +121,14 @@ describe('what a sandboxed worker sees', () => {
     const [second] = box.workerPids;
     expect(await box.call(TYPES(), ADD, [2, 3])).toBe(5);
     expect(box.workerPids).toEqual([second]);
+    // One library per worker: a standby worker started before the second library was shown is not given its calls.
+    const own = sandboxed({ standby: 1 });
+    expect(await own.call(TYPES(), ADD, [2, 3])).toBe(5);
+    await expect.poll(() => own.workerPids.length, { timeout: 10_000 }).toBe(2);
+    const before = own.workerPids;
+    expect(await own.call(user, 'int user_value(void)')).toBe(42);
+    expect(await own.call(TYPES(), ADD, [2, 3])).toBe(5);
+    expect(own.workerPids.filter((pid) => !before.includes(pid)).length).toBeGreaterThan(0);
   });
 
   it('sha256 pinning holds inside: the right digest loads, a wrong one is LOAD_ERROR and the next call works', async () => {
