@@ -224,6 +224,40 @@ corpus:
     expect(pluginRun(['harness', spec, '--timeout', '300ms', '--failures-only']).stdout).toMatch(/^3 cases: 3 passed, 0 failed/m);
   });
 
+  it("sets the workers' environment from the spec's env and passEnv, and from --env and --pass-env", () => {
+    const getenv = 'const char *getenv(const char *name)';
+    const spec = write(
+      'env/spec.yaml',
+      [
+        'library: libc.so.6',
+        'env: { AIRLOCK_SPEC_VAR: from-spec, AIRLOCK_OVERRIDDEN: spec }',
+        'passEnv: [AIRLOCK_PASSED]',
+        'cases:',
+        `  - { name: set, fn: '${getenv}', args: [AIRLOCK_SPEC_VAR], expect: { result: from-spec } }`,
+        `  - { name: passed, fn: '${getenv}', args: [AIRLOCK_PASSED], expect: { result: from-caller } }`,
+        `  - { name: not passed, fn: '${getenv}', args: [AIRLOCK_NOT_PASSED], expect: { result: null } }`,
+        `  - { name: overridden, fn: '${getenv}', args: [AIRLOCK_OVERRIDDEN], expect: { result: cli } }`,
+        `  - { name: cli passed, fn: '${getenv}', args: [AIRLOCK_CLI_PASSED], expect: { result: also } }`,
+        '',
+      ].join('\n'),
+    );
+    const env = { ...process.env, AIRLOCK_PASSED: 'from-caller', AIRLOCK_NOT_PASSED: 'x', AIRLOCK_CLI_PASSED: 'also' };
+    const run = pluginRun(['harness', spec, '--env', 'AIRLOCK_OVERRIDDEN=cli', '--pass-env', 'AIRLOCK_CLI_PASSED', '--json'], { env });
+    const result = JSON.parse(run.stdout) as { ok: boolean; outcomes: JsonOutcome[] };
+    expect(result.outcomes.map((o) => [o.name, o.outcome, o.actual.result])).toEqual([
+      ['set', 'pass', 'from-spec'],
+      ['passed', 'pass', 'from-caller'],
+      ['not passed', 'pass', null],
+      ['overridden', 'pass', 'cli'],
+      ['cli passed', 'pass', 'also'],
+    ]);
+    expect(run.status).toBe(0);
+    const bad = write('env/bad.json', JSON.stringify({ library: 'libc.so.6', env: { 'NOT-A-NAME': 'x' }, cases: [] }));
+    const refused = pluginRun(['harness', bad]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('an environment variable name is letters, digits and _');
+  });
+
   it('exits 2 for a bad spec, pointing into it (path, line and column), before running anything', () => {
     const spec = write(
       'bad/spec.yaml',

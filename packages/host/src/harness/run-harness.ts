@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { type ErrorCode, type Limits, OpaquePointer } from '@airlock/protocol';
 import { isAirlockError } from '../errors/airlock-error.js';
 import { createHost } from '../host.js';
+import { DEFAULT_PASS_ENV } from '../worker/worker-launch.js';
 import type { LogEntry } from '../options/host-options.js';
 import type { Expectation, HarnessCase, HarnessSpec } from './spec.js';
 import type { SandboxOptions } from '../sandbox/sandbox-options.js';
@@ -69,6 +70,10 @@ export interface RunHarnessOptions {
   signal?: AbortSignal;
   /** The sandbox of the run's workers (overrides the spec's). */
   sandbox?: SandboxOptions;
+  /** Variables set in the workers' environment, over the spec's `env`. */
+  env?: Record<string, string>;
+  /** Variables of this process passed to the workers, beside the spec's `passEnv` and LD_LIBRARY_PATH. */
+  passEnv?: string[];
 }
 
 /**
@@ -88,6 +93,8 @@ export async function runHarness(spec: HarnessSpec, options: RunHarnessOptions =
     ...(options.onLog !== undefined && { onLog: options.onLog }),
     ...(spec.vaccelArgLayout !== undefined && { vaccelArgLayout: spec.vaccelArgLayout }),
     sandbox: options.sandbox ?? spec.sandbox ?? false,
+    env: { ...spec.env, ...options.env },
+    passEnv: [...new Set([...DEFAULT_PASS_ENV, ...(spec.passEnv ?? []), ...(options.passEnv ?? [])])],
   });
   const outcomes: Array<CaseOutcome | undefined> = new Array(spec.cases.length);
   let next = 0;

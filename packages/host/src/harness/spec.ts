@@ -65,6 +65,10 @@ export interface HarnessSpec {
   limits: Limits;
   sha256?: string;
   vaccelArgLayout?: VaccelLayout;
+  /** Variables set in the workers' environment (the host's `env`). */
+  env?: Record<string, string>;
+  /** The host's variables passed to the workers, beside LD_LIBRARY_PATH (the host's `passEnv`). */
+  passEnv?: string[];
   /** The sandbox of the spec's workers, its paths absolute (relative ones are the spec file's). */
   sandbox?: SandboxOptions;
   cases: HarnessCase[];
@@ -279,6 +283,9 @@ const CorpusSchema = strict({
   expect: ExpectSchema,
 });
 
+/** What an environment variable's name may be (as POSIX shells take it). */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 /** The schema of a harness spec (JSON or YAML). Unknown keys are rejected everywhere. */
 export const HarnessSpecSchema = strict({
   library: name,
@@ -287,6 +294,17 @@ export const HarnessSpecSchema = strict({
   limits: SpecLimitsSchema.optional(),
   sha256: Sha256Schema.optional(),
   vaccelArgLayout: VaccelLayoutSchema.optional(),
+  /** Variables set in the workers' environment, which otherwise holds only LD_LIBRARY_PATH: { NAME: value }. */
+  env: z
+    .record(z.string(), z.string())
+    .superRefine((env, context) => {
+      for (const key of Object.keys(env)) {
+        if (!ENV_NAME.test(key)) context.addIssue({ code: 'custom', path: [key], message: `${JSON.stringify(key)} is not a variable name: an environment variable name is letters, digits and _` });
+      }
+    })
+    .optional(),
+  /** Names of the variables of plugin-run's own environment passed on to the workers (LD_LIBRARY_PATH always is). */
+  passEnv: z.array(z.string().regex(ENV_NAME, 'an environment variable name is letters, digits and _')).optional(),
   /** Runs the cases in a sandbox: true, or { network, readable, writable } (paths relative to the spec file). */
   sandbox: SandboxOptionsSchema.optional(),
   cases: z.array(CaseSchema).default([]),
@@ -470,6 +488,8 @@ function resolveSpec(raw: RawSpec, file: string, located: SpecLocator): HarnessS
     limits: raw.limits ?? {},
     ...(raw.sha256 !== undefined && { sha256: raw.sha256 }),
     ...(raw.vaccelArgLayout !== undefined && { vaccelArgLayout: raw.vaccelArgLayout }),
+    ...(raw.env !== undefined && { env: raw.env }),
+    ...(raw.passEnv !== undefined && { passEnv: raw.passEnv }),
     ...(raw.sandbox !== undefined && { sandbox: specSandbox(raw.sandbox, base) }),
     cases,
   };

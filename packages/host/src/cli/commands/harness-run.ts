@@ -4,7 +4,7 @@ import { type CaseOutcome, type HarnessRun, describeSettlement, runHarness } fro
 import { type ReportTarget, writeReports } from '../../harness/reports.js';
 import { type HarnessSpec, SpecError, formatProblem, loadSpec } from '../../harness/spec.js';
 import type { LogEntry } from '../../options/host-options.js';
-import { limitsFrom, sandboxFrom } from '../options.js';
+import { limitsFrom, sandboxFrom, workerEnvFrom } from '../options.js';
 import { shows, toJson } from '../render.js';
 
 /** Exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
@@ -37,6 +37,7 @@ export async function runHarnessCommand(specPath: string, options: Record<string
       ...(options.workers !== undefined && { workers: options.workers as number }),
       limits: limitsFrom(options),
       ...(sandboxFrom(options) !== undefined && { sandbox: sandboxFrom(options) }),
+      ...workerEnvFrom(options),
       onLog,
       onOutcome: (outcome, settled) => progress?.update(settled, outcome.outcome === 'fail'),
       signal: interrupt.signal,

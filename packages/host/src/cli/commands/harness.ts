@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ReportTarget } from '../../harness/reports.js';
-import { addLimitOptions, addSandboxOptions, parseCount, parseLogLevel } from '../options.js';
+import { addLimitOptions, addSandboxOptions, addWorkerEnvOptions, parseCount, parseLogLevel } from '../options.js';
 
 /** `plugin-run harness`: runs a spec's cases and corpus on one host, prints a summary, writes reports. */
 export function registerHarness(program: Command): void {
@@ -15,6 +15,7 @@ export function registerHarness(program: Command): void {
     .addOption(new Option('--log-level <level>', 'error|warn|info|debug (or 1-4): plugin output shows at info and above').argParser(parseLogLevel).default('warn'));
   addLimitOptions(command);
   addSandboxOptions(command);
+  addWorkerEnvOptions(command);
   // --report's values are checked as they parse, by the harness's own parser: its module (and
   // the host it brings) loads just before this command's options parse, for this command alone.
   program.hook('preSubcommand', async (_program, subcommand) => {
