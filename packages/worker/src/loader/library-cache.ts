@@ -2,6 +2,7 @@ import { F_DUPFD_CLOEXEC, fcntl3, loadedFilePath } from '../native/libc.js';
 import { closeSync, existsSync, openSync, readSync, fstatSync, statSync } from 'node:fs';
 import koffi, { type LibraryHandle } from 'koffi';
 import { WorkerFailure, invalidArgument, loadError } from '../failure.js';
+import { FileChanges } from './file-changes.js';
 
 /** A library loaded for the worker's lifetime, with what was learned about it. */
 export interface LoadedLibrary {
@@ -11,6 +12,8 @@ export interface LoadedLibrary {
   readonly path: string | undefined;
   /** The file's identity when it was loaded (device, inode, size, mtime); undefined for a pinned file, which is held open. */
   readonly identity: string | undefined;
+  /** The FileChanges count at which the file was last found unchanged (0: look at every use, it is not watched). */
+  checkedAt: number;
   readonly handle: LibraryHandle;
   /** koffi functions already built for this library, by prototype or symbol. */
   readonly functions: Map<string, unknown>;
@@ -19,6 +22,7 @@ export interface LoadedLibrary {
 }
 
 const libraries = new Map<string, LoadedLibrary>();
+const changes = new FileChanges();
 /** Descriptors of libraries loaded through a pinned hash; kept open so the inode stays the one hashed. */
 const pinnedFds: number[] = [];
 
@@ -34,13 +38,21 @@ export interface LoadOptions {
   global?: boolean;
   /** When it does not load with every symbol bound now (RTLD_NOW), try lazy binding (RTLD_LAZY), as vAccel's exec plugin does for resources. */
   lazyRetry?: boolean;
+  /** For a session (whose worker is never replaced): a library whose file changed is LOAD_ERROR, not a retirement. */
+  inSession?: boolean;
 }
 
 export function loadLibrary(request: string, options: LoadOptions & { sha256?: string | undefined } = {}): LoadedLibrary {
   const key = options.sha256 === undefined ? request : `${request}\0${options.sha256.toLowerCase()}`;
   const known = libraries.get(key);
   if (known !== undefined) {
-    if (known.identity !== undefined && fileIdentity(known.path!) !== known.identity) throw changedOnDisk(known);
+    if (known.identity !== undefined) {
+      const count = changes.current();
+      if (known.checkedAt !== count) {
+        if (fileIdentity(known.path!) !== known.identity) throw changedOnDisk(known, options.inSession === true);
+        if (known.checkedAt !== 0) known.checkedAt = count;
+      }
+    }
     return known;
   }
   let target = request;
@@ -55,8 +67,13 @@ export function loadLibrary(request: string, options: LoadOptions & { sha256?: s
     });
   }
   const path = options.sha256 === undefined ? (loadedFilePath(request) ?? (request.includes('/') ? request : undefined)) : target;
-  const identity = options.sha256 === undefined && path !== undefined ? fileIdentity(path) : undefined;
-  const loaded: LoadedLibrary = { request, path, identity, handle, functions: new Map(), abiState: new Map() };
+  // A pinned file is held open (its bytes are the ones hashed); any other is watched, then
+  // stat'ed: a change after the stat is an event, one before it a different identity.
+  const tracked = options.sha256 === undefined && path !== undefined;
+  const watched = tracked && changes.watch(path);
+  const identity = tracked ? fileIdentity(path) : undefined;
+  const loaded: LoadedLibrary = { request, path, identity, checkedAt: 0, handle, functions: new Map(), abiState: new Map() };
+  if (watched) loaded.checkedAt = changes.current();
   libraries.set(key, loaded);
   return loaded;
 }
@@ -83,10 +100,15 @@ function fileIdentity(path: string): string {
  * of it may still run), so it retires and the host runs the call, which never started, on a
  * fresh worker that loads the file as it is now.
  */
-function changedOnDisk(library: LoadedLibrary): WorkerFailure {
-  return new WorkerFailure('UNAVAILABLE', `Library ${JSON.stringify(library.request)} (${library.path}) changed on disk since this worker loaded it: a fresh worker loads it`, {
-    details: { notStarted: true, library: library.request, path: library.path },
-  });
+function changedOnDisk(library: LoadedLibrary, inSession: boolean): WorkerFailure {
+  const what = `Library ${JSON.stringify(library.request)} (${library.path}) changed on disk since this worker loaded it`;
+  if (inSession) {
+    // A session's worker holds the session's state: it is not replaced, and it cannot unload the old code.
+    return loadError(`${what}, and a session's worker keeps what it loaded: open a new session to load it afresh`, {
+      details: { library: library.request, path: library.path, changed: true },
+    });
+  }
+  return new WorkerFailure('UNAVAILABLE', `${what}: a fresh worker loads it`, { details: { notStarted: true, library: library.request, path: library.path } });
 }
 
 /** Whether a library exports a symbol (without building a function for it). */

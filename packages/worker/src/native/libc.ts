@@ -65,6 +65,13 @@ export function loadedFilePath(name: string): string | undefined {
   }
 }
 
+/** inotify(7), for noticing that a loaded library's file changed without a stat per call. */
+export const inotifyInit1 = libc.func('int inotify_init1(int flags)') as (flags: number) => number;
+export const inotifyAddWatch = libc.func('int inotify_add_watch(int fd, const char *pathname, uint32_t mask)') as (fd: number, path: string, mask: number) => number;
+/** read(2) into caller-owned memory: a non-blocking descriptor with nothing to read gives -1. */
+export const readInto = libc.func('intptr_t read(int fd, void *buf, size_t count)') as (fd: number, into: Buffer, count: number) => number;
+export const IN = { NONBLOCK: 0o4000, CLOEXEC: 0o2000000, MODIFY: 0x2, ATTRIB: 0x4, CLOSE_WRITE: 0x8, DELETE_SELF: 0x400, MOVE_SELF: 0x800 } as const;
+
 export const F_SETFD = 2;
 export const F_GETFD = 1;
 export const F_DUPFD_CLOEXEC = 1030;
