@@ -157,6 +157,7 @@ export class Session implements AsyncDisposable {
       args: encodeValue(args),
       limits: workerLimits(limits),
       vaccelLayout: this.vaccelLayout,
+      inSession: true,
       ...(sha256 !== undefined && { sha256 }),
     };
     const result = (await this.run('call', params, `calling ${fn} in ${library}`, limits)) as { value: unknown };

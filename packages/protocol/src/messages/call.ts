@@ -29,6 +29,12 @@ export const CallParamsSchema = z.object({
   limits: WorkerLimitsSchema,
   sha256: Sha256Schema.optional(),
   vaccelLayout: VaccelLayoutSchema.optional(),
+  /**
+   * A session's call: its worker is never replaced under it (the session's pointers and
+   * resources live there), so a library changed on disk since it was loaded is refused, not
+   * reloaded on a fresh worker.
+   */
+  inSession: z.boolean().optional(),
 });
 export type CallParams = z.infer<typeof CallParamsSchema>;
 

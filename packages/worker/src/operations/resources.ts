@@ -61,10 +61,10 @@ export function registerResource(context: WorkerContext, params: RegisterResourc
     const dependencies = files.slice(0, -1);
     const libraryDir = sessionLibraryDir(params.rundir);
     for (const dependency of dependencies) {
-      context.load(dependency, undefined, { global: true, lazyRetry: true });
+      context.load(dependency, undefined, { global: true, lazyRetry: true, inSession: true });
       if (existsSync(libraryDir)) linkByName(libraryDir, dependency);
     }
-    const library = context.load(files[files.length - 1]!, params.sha256, { lazyRetry: dependencies.length > 0 });
+    const library = context.load(files[files.length - 1]!, params.sha256, { lazyRetry: dependencies.length > 0, inSession: true });
     resources.set(id, { dir, library });
     return { id, dir, files };
   } catch (error) {
