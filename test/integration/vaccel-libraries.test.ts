@@ -3,7 +3,7 @@
 // library, resources loaded in place, SONAME-less dependencies, one library per worker,
 // libraries rebuilt on disk, and vAccel's statuses.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -77,6 +77,14 @@ describe('the layout of struct vaccel_arg, read from the library', () => {
     const main = await host.inspect(MAIN);
     expect(main).toMatchObject({ path: MAIN, abi: 'vaccel', vaccel: { layout: 'main', helpers: ['vaccel_arg_array_get_int32', 'vaccel_arg_array_get_serialized', 'vaccel_arg_array_set_int32', 'vaccel_arg_array_set_serialized', 'vaccel_arg_array_wrap', 'vaccel_stub_version'] } });
     expect(main.vaccel!.reason).toMatch(/^it imports vaccel_arg_array_get_int32, vaccel_arg_array_get_serialized, vaccel_arg_array_set_int32 and 2 more, vAccel's argument API/);
+    // abi 'auto' (the default) with { read, write }: only vAccel takes arguments of that shape.
+    expect(await host.call(V07, 'mytestfunc', double)).toEqual({ status: 0, write: [20] });
+    expect(await host.callMany(MAIN, 'mytestfunc', [double, { read: [{ int32: 2 }], write: [{ int32: null }] }])).toEqual([
+      { status: 'fulfilled', value: { status: 0, write: [20] } },
+      { status: 'fulfilled', value: { status: 0, write: [4] } },
+    ]);
+    const notAnArray = await failure(host.call(fixture('types'), 'add', { a: 1 }));
+    expect(notAnArray.message).toBe('Arguments must be an array, got an Object');
     const v07 = await host.inspect(V07);
     expect(v07.vaccel).toEqual({
       layout: 'v0.7',
@@ -243,6 +251,30 @@ describe('one library per worker', () => {
       expect(await host.call(library, 'int version(void)')).toBe(2);
       expect(host.workerPids).not.toContain(first);
       expect(await host.call(library, 'int version(void)')).toBe(2);
+      // A session's worker is never replaced under it (its pointers and resources live there): it refuses the rebuilt file.
+      const session = await host.session();
+      try {
+        expect(await session.call(library, 'int version(void)')).toBe(2);
+        const resource = await session.registerResource(library);
+        build(3);
+        const refused = await failure(session.call(library, 'int version(void)'));
+        expect(refused).toMatchObject({ code: 'LOAD_ERROR', details: { library, path: library, changed: true } });
+        expect(refused.message).toBe(`Library ${JSON.stringify(library)} (${library}) changed on disk since this worker loaded it, and a session's worker keeps what it loaded: open a new session to load it afresh`);
+        expect((await failure(session.registerResource(library))).code).toBe('LOAD_ERROR');
+        // What it registered before still runs (version() returns 2, a non-zero status to vAccel), and the session goes on.
+        expect(await failure(session.execWithResource(resource, 'version', {}))).toMatchObject({ code: 'PLUGIN_ERROR', status: 2 });
+        await session.noop();
+      } finally {
+        await session.close();
+      }
+      expect(await host.call(library, 'int version(void)')).toBe(3);
+      // Rewritten in place (the same inode, as cp does) rather than replaced: also noticed.
+      const inode = statSync(library).ino;
+      writeFileSync(join(dir, 'version.c'), 'int version(void) { return 4; }\n');
+      execFileSync('cc', ['-shared', '-fPIC', '-o', join(dir, 'four.so'), join(dir, 'version.c')]);
+      copyFileSync(join(dir, 'four.so'), library);
+      expect(statSync(library).ino).toBe(inode);
+      expect(await host.call(library, 'int version(void)')).toBe(4);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -168,7 +168,7 @@ describe('prepareVaccelArguments', () => {
     error = vaccelError(() => prepareVaccelArguments({ read: [{ uint16_array: [1, 2, 70000] }] }));
     expect(error.message).toBe('read[0] (uint16_array) element 2 expects an integer from 0 to 65535, got 70000 (number)');
     expect(vaccelError(() => prepareVaccelArguments({ read: [{ string: 5 }] })).message).toBe('read[0] (string) expects a string without NUL characters, got 5 (number)');
-    expect(vaccelError(() => prepareVaccelArguments({ read: [{ raw: [1, 2] }] })).message).toBe('read[0] (raw) expects a Uint8Array, got a Array');
+    expect(vaccelError(() => prepareVaccelArguments({ read: [{ raw: [1, 2] }] })).message).toBe('read[0] (raw) expects a Uint8Array, got an Array');
     expect(vaccelError(() => prepareVaccelArguments({ read: [{ int32_array: 5 }] })).message).toMatch(/expects an array or typed array of integer/);
   });
 

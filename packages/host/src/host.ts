@@ -14,6 +14,7 @@ import {
   ResultError,
   encodeValue,
   isPrototype,
+  withArticle,
 } from '@airlock/protocol';
 import { AirlockError } from './errors/airlock-error.js';
 import {
@@ -90,7 +91,7 @@ export class Host implements AsyncDisposable {
     const opts = plain ? this.plainCall.options : parseOptions(CallOptionsSchema, options, 'call options');
     const target = this.checkTarget(library, fn);
     if (this.sandbox !== undefined && !this.sandbox.shows(target)) await this.show(target);
-    const abi = opts.abi;
+    const abi = inferAbi(opts.abi, fn, args);
     const { signature, wire: wireArgs } = this.checkArguments(abi, fn, args);
     const limits = plain ? this.limits : mergeLimits(this.limits, opts);
     const workerLimits = plain ? this.plainCall.workerLimits : workerSide(limits);
@@ -127,7 +128,7 @@ export class Host implements AsyncDisposable {
     if (!Array.isArray(argsList)) throw new AirlockError('INVALID_ARGUMENT', `argsList must be an array of argument lists, got ${describe(argsList)}`);
     const target = this.checkTarget(library, fn);
     if (this.sandbox !== undefined && !this.sandbox.shows(target)) await this.show(target);
-    const abi = opts.abi;
+    const abi = inferAbi(opts.abi, fn, argsList[0]);
     const wire: unknown[] = new Array(argsList.length);
     let signature: CallSignature | undefined;
     for (let index = 0; index < argsList.length; index += 1) {
@@ -381,10 +382,17 @@ function isEmpty(options: object | undefined): boolean {
   return true;
 }
 
+/** `abi: 'auto'` for a symbol called with `{ read, write }`: only vAccel takes arguments of that shape. */
+function inferAbi(abi: Abi, fn: string, args: unknown): Abi {
+  if (abi !== 'auto' || isPrototype(fn) || typeof args !== 'object' || args === null || Array.isArray(args)) return abi;
+  const keys = Object.keys(args);
+  return keys.length > 0 && keys.every((key) => key === 'read' || key === 'write') ? 'vaccel' : abi;
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'string') return `${JSON.stringify(value)} (string)`;
   if (value === null || value === undefined) return String(value);
-  if (typeof value === 'object') return `a ${value.constructor?.name ?? 'object'}`;
+  if (typeof value === 'object') return withArticle((value.constructor?.name as string | undefined) ?? 'object');
   return `${String(value)} (${typeof value})`;
 }
 

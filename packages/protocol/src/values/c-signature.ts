@@ -109,8 +109,13 @@ export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'bigint') return `${value}n (bigint)`;
   if (typeof value === 'string') return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (string)`;
-  if (typeof value === 'object') return `a ${value.constructor?.name ?? 'object'}`;
+  if (typeof value === 'object') return withArticle((value.constructor?.name as string | undefined) ?? 'object');
   return `${String(value)} (${typeof value})`;
+}
+
+/** `an Array`, `a Uint8Array`: a type's name with its article. */
+export function withArticle(name: string): string {
+  return `${/^[AEIOUaeiou]/.test(name) ? 'an' : 'a'} ${name}`;
 }
 
 /** The allowed values of a scalar type, in words. */
