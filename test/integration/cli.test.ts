@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { parseResultJson } from '@airlock/host';
 import { CLI, fixture, pluginRun } from '../helpers/fixtures.js';
 
 describe('plugin-run call', () => {
@@ -13,7 +14,11 @@ describe('plugin-run call', () => {
     const big = pluginRun(['call', fixture('types'), 'uint64_t add_u64(uint64_t, uint64_t)', '18446744073709551614', '1']);
     expect(big.stdout).toBe('18446744073709551615\n');
     const json = pluginRun(['call', '--json', fixture('types'), 'uint64_t add_u64(uint64_t, uint64_t)', '9223372036854775808', '1']);
-    expect(json.stdout.trim()).toBe('{"ok":true,"result":9223372036854775809}');
+    // Past 2^53 an integer is tagged, so that JSON.parse cannot round it; parseResultJson reads it back exactly.
+    expect(json.stdout.trim()).toBe('{"ok":true,"result":{"$bigint":"9223372036854775809"}}');
+    expect(parseResultJson(json.stdout)).toEqual({ ok: true, result: 2n ** 63n + 1n });
+    const small = pluginRun(['call', '--json', fixture('types'), 'uint64_t add_u64(uint64_t, uint64_t)', '41', '1']);
+    expect(JSON.parse(small.stdout)).toEqual({ ok: true, result: 42 });
     expect(pluginRun(['call', fixture('types'), 'char *str_upper(const char *s)', 'quiet']).stdout).toBe('QUIET\n');
   });
 
@@ -47,6 +52,38 @@ describe('plugin-run call', () => {
     expect(pluginRun(['call', '--timeout', 'soon', 'libc.so.6', 'int abs(int)', '1']).status).toBe(2);
     expect(pluginRun(['call', '--bogus', 'libc.so.6', 'int abs(int)', '1']).status).toBe(2);
     expect(pluginRun(['call', 'libc.so.6', 'int abs(int)', '1', '2']).status).toBe(2);
+  });
+
+  it('prints NaN, -0, infinities, bytes and pointers in tagged forms that JSON.parse cannot take for a number or a string', () => {
+    const values = [
+      [['libm.so.6', 'double log(double)', '--', '-1'], { $float: 'NaN' }, Number.NaN],
+      [['libm.so.6', 'double copysign(double, double)', '0', '--', '-1'], { $float: '-0' }, -0],
+      [['libm.so.6', 'double log(double)', '0'], { $float: '-Infinity' }, Number.NEGATIVE_INFINITY],
+      [['libc.so.6', 'char *strerror(int)', '2'], 'No such file or directory', 'No such file or directory'],
+    ] as const;
+    for (const [args, tagged, exact] of values) {
+      const run = pluginRun(['call', '--json', ...args]);
+      expect(JSON.parse(run.stdout).result).toEqual(tagged);
+      expect((parseResultJson(run.stdout) as { result: unknown }).result).toBe(exact);
+    }
+    const pointer = pluginRun(['call', '--json', fixture('types'), 'void *counter_new(int)', '5']);
+    const parsed = JSON.parse(pointer.stdout).result as { $pointer: string; workerPid: number };
+    expect(parsed.$pointer).toMatch(/^0x[0-9a-f]+$/);
+    expect(parsed.workerPid).toBeGreaterThan(0);
+    expect((parseResultJson(pointer.stdout) as { result: unknown }).result).toEqual({ address: BigInt(parsed.$pointer), workerPid: parsed.workerPid });
+  });
+
+  it('reports a usage error in one line and a pointer to --help, or as JSON with --json (exit 2)', () => {
+    const plain = pluginRun(['call', '--bogus', 'x']);
+    expect(plain).toMatchObject({ status: 2, stdout: '' });
+    expect(plain.stderr).toBe("error: unknown option '--bogus'\n(add --help for the usage)\n");
+    const json = pluginRun(['call', '--json', '--bogus', 'x']);
+    expect(json.status).toBe(2);
+    expect(json.stderr).toBe('');
+    expect(JSON.parse(json.stdout)).toEqual({ ok: false, error: { code: 'INVALID_ARGUMENT', message: "unknown option '--bogus'", details: { usage: 'commander.unknownOption' } } });
+    const missing = pluginRun(['inspect', '--json']);
+    expect(JSON.parse(missing.stdout).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: "missing required argument 'library'" });
+    expect(pluginRun(['nope']).stderr).toBe("error: unknown command 'nope'\n(add --help for the usage)\n");
   });
 
   it('has --help', () => {

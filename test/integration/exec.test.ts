@@ -265,9 +265,9 @@ describe('plugin-run exec', () => {
     entry = cliEntry(dir);
   });
 
-  function run(args: string[]): { status: number; stdout: string; stderr: string } {
+  function run(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
     try {
-      const stdout = execFileSync(process.execPath, [entry, ...args], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+      const stdout = execFileSync(process.execPath, [entry, ...args], { encoding: 'utf8', timeout: 20_000, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], ...(input !== undefined && { input }) });
       return { status: 0, stdout, stderr: '' };
     } catch (error) {
       const e = error as { status: number; stdout: string; stderr: string };
@@ -280,12 +280,33 @@ describe('plugin-run exec', () => {
     expect(result).toMatchObject({ status: 0, stdout: 'hello world\n' });
   });
 
-  it('exits 1 (PLUGIN_ERROR) for a non-zero exit and prints the status on stderr', () => {
+  it("exits with the command's own status (PLUGIN_ERROR on stderr), 128+N for its own signal, airlock's codes for airlock's decisions", () => {
     const result = run(['exec', '--', 'echo before; exit 3']);
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(3);
     expect(result.stdout).toBe('before\n');
     expect(result.stderr).toContain('PLUGIN_ERROR');
     expect(result.stderr).toContain('exit status 3');
+    expect(run(['exec', '--driver', 'exec', '--', 'sh', '-c', 'exit 3']).status).toBe(3);
+    const json = run(['exec', '--json', '--driver', 'exec', '--', 'sh', '-c', 'exit 42']);
+    expect(json.status).toBe(42);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: 'PLUGIN_ERROR', exitCode: 42 } });
+    expect(run(['exec', '--driver', 'exec', '--', 'sh', '-c', 'kill -TERM $$']).status).toBe(128 + 15);
+    // A timeout is airlock's decision: its own code (4), not the command's.
+    expect(run(['exec', '--timeout', '200ms', '--', 'sleep 993']).status).toBe(4);
+  });
+
+  it("passes its own stdin to the command when it is not a terminal, or --stdin FILE", () => {
+    expect(run(['exec', '--', 'cat'], 'hi\n')).toMatchObject({ status: 0, stdout: 'hi\n' });
+    expect(run(['exec', '--driver', 'exec', '--', 'wc', '-l'], 'a\nb\nc\n').stdout.trim()).toBe('3');
+    const file = join(dir, 'stdin.txt');
+    writeFileSync(file, 'from a file\n');
+    expect(run(['exec', '--stdin', file, '--', 'cat'], 'ignored\n')).toMatchObject({ status: 0, stdout: 'from a file\n' });
+    expect(run(['exec', '--stdin', '/dev/null', '--', 'cat'], 'ignored\n')).toMatchObject({ status: 0, stdout: '' });
+    const missing = run(['exec', '--stdin', join(dir, 'nope.txt'), '--', 'cat']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain(`INVALID_ARGUMENT: Cannot read --stdin "${join(dir, 'nope.txt')}": ENOENT`);
+    // stdin closed (/dev/null, as here): the command reads nothing.
+    expect(run(['exec', '--', 'cat'])).toMatchObject({ status: 0, stdout: '' });
   });
 
   it('--json prints one object; --driver exec passes argv; limits apply', () => {

@@ -6,3 +6,4 @@ export { OpaquePointer, EXIT_CODES, ERROR_CODES, LIMIT_KINDS, type ErrorCode, ty
 export { Session, type SessionOptions, type Resource, type ResourceData } from './session/session.js';
 export type { ExecSpec } from './exec/exec-spec.js';
 export type { ExecResult } from './exec/run-exec.js';
+export { parseResultJson, toResultJson } from './output/result-json.js';

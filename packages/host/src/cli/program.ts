@@ -10,10 +10,14 @@ import { registerShell } from './commands/shell.js';
 // the harness's YAML parser) loads in its action, once the command line has parsed.
 // `--help`, `--version` and the usage errors commander finds thus load none of it, and no
 // command loads another's.
+// With --json a usage error is JSON on stdout like every other failure, and nothing goes to
+// stderr; without it, the error's one line and a pointer to --help (not the whole help).
+const json = process.argv.slice(2).includes('--json');
 const program = new Command('plugin-run')
   .description('Run untrusted native code in isolated, supervised worker processes')
   .version(AIRLOCK_VERSION)
-  .showHelpAfterError()
+  .configureOutput({ writeErr: (text) => (json ? undefined : process.stderr.write(text)) })
+  .showHelpAfterError('(add --help for the usage)')
   .exitOverride();
 
 registerCall(program);
@@ -28,6 +32,10 @@ try {
   if (error instanceof CommanderError) {
     // Help and version exit 0; every usage error is INVALID_ARGUMENT.
     process.exitCode = error.exitCode === 0 ? 0 : EXIT_CODES.INVALID_ARGUMENT;
+    if (json && error.exitCode !== 0) {
+      const message = error.message.replace(/^error: /, '');
+      process.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'INVALID_ARGUMENT', message, details: { usage: error.code } } })}\n`);
+    }
   } else {
     process.stderr.write(`plugin-run: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = EXIT_CODES.PROTOCOL_ERROR;

@@ -1,5 +1,6 @@
 import { EXIT_CODES, OpaquePointer } from '@airlock/protocol';
 import { AirlockError, isAirlockError } from '../errors/airlock-error.js';
+import { toResultJson } from '../output/result-json.js';
 import type { LogEntry } from '../options/host-options.js';
 import type { LogLevel } from '@airlock/protocol';
 
@@ -17,23 +18,8 @@ export function stderrLog(threshold: LogLevel): (entry: LogEntry) => void {
   };
 }
 
-/** JSON with exact numbers: bigints as number literals, bytes as base64, NaN/±Infinity as strings. */
-export function toJson(value: unknown): string {
-  const marks = new Map<string, string>();
-  const text = JSON.stringify(value, (_key, item: unknown) => {
-    if (typeof item === 'bigint') {
-      const mark = `\u0000big${marks.size}\u0000`;
-      marks.set(mark, item.toString());
-      return mark;
-    }
-    if (typeof item === 'number' && !Number.isFinite(item)) return String(item);
-    if (item instanceof Uint8Array) return { base64: Buffer.from(item).toString('base64') };
-    if (ArrayBuffer.isView(item)) return Array.from(item as unknown as ArrayLike<number>);
-    if (item instanceof OpaquePointer) return item.toString();
-    return item;
-  });
-  return text.replace(/"\\u0000big\d+\\u0000"/g, (quoted) => marks.get(JSON.parse(quoted) as string) ?? quoted);
-}
+/** The CLI's JSON (see output/result-json.ts for its tagged forms). */
+export const toJson = toResultJson;
 
 /** The result as the plain CLI prints it: scalars bare, strings raw, the rest as JSON. */
 export function renderPlain(value: unknown): string | undefined {
