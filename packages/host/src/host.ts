@@ -39,6 +39,8 @@ import { SandboxOptionsSchema, sandboxPolicy } from './sandbox/sandbox-options.j
 import { execPaths } from './sandbox/exec-paths.js';
 import { removeTrackedDir } from './lifecycle/janitor.js';
 import { SandboxView } from './sandbox/sandbox-view.js';
+import { type AnyAsyncFunction, type BoundFunction, bindFunction } from './bind/bound-function.js';
+import type { PrototypeFunction } from './bind/prototype-types.js';
 
 /** What `host.inspect` reports about a library. */
 export type LibraryInfo = InspectResult;
@@ -84,7 +86,7 @@ export class Host implements AsyncDisposable {
    * for the Arroyo and vAccel ABIs, a symbol name. Resolves to the function's result; rejects
    * with an AirlockError.
    */
-  async call(library: string, fn: string, args: unknown = [], options: CallOptions = {}): Promise<unknown> {
+  async call<T = unknown>(library: string, fn: string, args: unknown = [], options: CallOptions = {}): Promise<T> {
     this.assertOpen();
     // The common call passes no options: its parsed options and limits are computed once.
     const plain = isEmpty(options);
@@ -109,7 +111,7 @@ export class Host implements AsyncDisposable {
       (worker) => worker.request('call', params, { limits, operation, signal: opts.signal, accept: (result) => acceptResult(result, signature, args, abi, worker.pid) }),
       opts.signal,
       target,
-    );
+    ) as Promise<T>;
   }
 
   /**
@@ -122,7 +124,7 @@ export class Host implements AsyncDisposable {
    * run on a fresh worker, and none runs twice. An argument list that is invalid rejects the
    * whole batch with INVALID_ARGUMENT (naming its index) before anything runs.
    */
-  async callMany(library: string, fn: string, argsList: readonly unknown[], options: CallManyOptions = {}): Promise<Array<PromiseSettledResult<unknown>>> {
+  async callMany<T = unknown>(library: string, fn: string, argsList: readonly unknown[], options: CallManyOptions = {}): Promise<Array<PromiseSettledResult<T>>> {
     this.assertOpen();
     const opts = parseOptions(CallManyOptionsSchema, options, 'callMany options');
     if (!Array.isArray(argsList)) throw new AirlockError('INVALID_ARGUMENT', `argsList must be an array of argument lists, got ${describe(argsList)}`);
@@ -189,7 +191,25 @@ export class Host implements AsyncDisposable {
       await Promise.all(chunks);
       todo = again;
     }
-    return results;
+    return results as Array<PromiseSettledResult<T>>;
+  }
+
+  /**
+   * Binds a function of a library once: the result is called like the function itself, and
+   * `.many(argsList)` runs a batch. Given a C prototype as a string literal, its TypeScript type
+   * is read from the prototype (`bind('libm.so.6', 'double cos(double)')` is
+   * `(x: number) => Promise<number>`); otherwise give it as the type argument. The prototype is
+   * checked now: a bad one throws INVALID_ARGUMENT here, not at the first call. `options` are
+   * those of every call (and of `.many`, with its own added).
+   */
+  bind<P extends string>(library: string, fn: P, options?: CallOptions): BoundFunction<PrototypeFunction<P>>;
+  bind<F extends AnyAsyncFunction>(library: string, fn: string, options?: CallOptions): BoundFunction<F>;
+  bind(library: string, fn: string, options: CallOptions = {}): BoundFunction<AnyAsyncFunction> {
+    this.assertOpen();
+    parseOptions(CallOptionsSchema, options, 'bind options');
+    this.checkTarget(library, fn);
+    if (isPrototype(fn)) this.checkPrototype(fn);
+    return bindFunction(this, library, fn, options);
   }
 
   /** Loads a library in a worker and reports its ABI (and an Arroyo plugin's metadata). */
@@ -324,6 +344,20 @@ export class Host implements AsyncDisposable {
     } catch (error) {
       throw new AirlockError('INVALID_ARGUMENT', (error as Error).message);
     }
+  }
+
+  /** Parses a prototype (once); a bad one is INVALID_ARGUMENT naming it. */
+  private checkPrototype(fn: string): CallSignature {
+    let signature = this.signatures.get(fn);
+    if (signature !== undefined) return signature;
+    try {
+      signature = buildSignature(fn);
+    } catch (error) {
+      if (error instanceof PrototypeError) throw new AirlockError('INVALID_ARGUMENT', error.message, { details: { prototype: fn } });
+      throw error;
+    }
+    this.signatures.set(fn, signature);
+    return signature;
   }
 
   /** Parses (once) and checks a C call's arguments before any worker is involved; returns the signature. */
