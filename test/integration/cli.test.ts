@@ -86,6 +86,19 @@ describe('plugin-run call', () => {
     expect(pluginRun(['nope']).stderr).toBe("error: unknown command 'nope'\n(add --help for the usage)\n");
   });
 
+  it('--log-level debug shows the life of the call with timings: spawn, handshake, the call, the exit', () => {
+    const { status, stdout, stderr } = spawnSync(process.execPath, [CLI, 'call', '--log-level', 'debug', 'libm.so.6', 'double cos(double)', '0'], { encoding: 'utf8' });
+    expect({ status, stdout }).toEqual({ status: 0, stdout: '1\n' });
+    const lines = stderr.trim().split('\n');
+    expect(lines[0]).toMatch(/^plugin-run: debug \+\d+\.\dms host created$/);
+    expect(lines[1]).toMatch(/^plugin-run: debug \+\d+\.\dms worker (\d+) spawned at \+\d+\.\dms, handshake answered after \d+\.\d ms$/);
+    expect(lines[2]).toMatch(/^plugin-run: debug \+\d+\.\dms call "double cos\(double\)" in libm\.so\.6: ok after \d+\.\d ms on worker \d+ \(cpu \d+ ms, peak rss \d+\.\d MiB\); its first call there, loading the library$/);
+    expect(lines[3]).toMatch(/^plugin-run: debug \+\d+\.\dms worker \d+ exited \(closed; exit status 0\)$/);
+    expect(lines).toHaveLength(4);
+    // info (the default) shows none of it.
+    expect(spawnSync(process.execPath, [CLI, 'call', 'libm.so.6', 'double cos(double)', '0'], { encoding: 'utf8' }).stderr).toBe('');
+  });
+
   it('has --help', () => {
     const help = pluginRun(['call', '--help']);
     expect(help.status).toBe(0);

@@ -39,6 +39,9 @@ import { SandboxOptionsSchema, sandboxPolicy } from './sandbox/sandbox-options.j
 import { execPaths } from './sandbox/exec-paths.js';
 import { removeTrackedDir } from './lifecycle/janitor.js';
 import { SandboxView } from './sandbox/sandbox-view.js';
+import { EventEmitter } from 'node:events';
+import { HostMonitor, type HostEvents, type HostStats } from './observe/host-monitor.js';
+import { wasReported } from './worker/call-meter.js';
 import { type AnyAsyncFunction, type BoundFunction, bindFunction } from './bind/bound-function.js';
 import type { PrototypeFunction } from './bind/prototype-types.js';
 
@@ -47,9 +50,10 @@ export type LibraryInfo = InspectResult;
 
 /**
  * An airlock host: a pool of supervised worker processes and the calls users make through
- * them. Create it with `createHost`.
+ * them. Create it with `createHost`. It is an EventEmitter of its workers' lives and of every
+ * settled call (see HostEvents): `'worker-start'`, `'worker-exit'`, `'worker-retire'`, `'call'`.
  */
-export class Host implements AsyncDisposable {
+export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
   /** The options in force, defaults filled in. */
   readonly options: ResolvedHostOptions;
   /** Limits of every call unless overridden (DEFAULT_LIMITS, then the host's options). */
@@ -62,22 +66,27 @@ export class Host implements AsyncDisposable {
   private readonly sessions = new Set<Session>();
   /** What sandboxed workers see (undefined: no sandbox). */
   private readonly sandbox: SandboxView | undefined;
+  private readonly monitor: HostMonitor;
 
   constructor(options: HostOptions = {}) {
+    super();
+    this.monitor = new HostMonitor(this);
     this.options = parseOptions(HostOptionsSchema, options, 'host options');
     this.limits = mergeLimits({ ...DEFAULT_LIMITS }, this.options.limits);
     this.plainCall = { options: parseOptions(CallOptionsSchema, {}, 'call options'), workerLimits: workerSide(this.limits) };
     const policy = sandboxPolicy(this.options.sandbox, this.options.cwd ?? process.cwd());
     this.sandbox = policy && new SandboxView(policy);
     const { breakerThreshold: threshold, breakerCooldownMs: cooldownMs, breakerMaxCooldownMs: maxCooldownMs } = this.options;
-    this.pool = new WorkerPool(
-      () => workerLaunch(this.options, this.sandbox?.spawn()),
-      this.options.workers,
-      { threshold, cooldownMs, maxCooldownMs },
-      this.options.pipeline,
-      this.options.standby,
-      this.options.shareWorkers,
-    );
+    this.pool = new WorkerPool(() => workerLaunch(this.options, this.sandbox?.spawn()), {
+      size: this.options.workers,
+      breaker: { threshold, cooldownMs, maxCooldownMs },
+      pipeline: this.options.pipeline,
+      standby: this.options.standby,
+      shared: this.options.shareWorkers,
+      monitor: this.monitor,
+      maxQueue: this.options.maxQueue,
+      idleTimeoutMs: this.options.idleTimeoutMs,
+    });
     if (this.options.eager) void this.pool.warm();
   }
 
@@ -87,6 +96,26 @@ export class Host implements AsyncDisposable {
    * with an AirlockError.
    */
   async call<T = unknown>(library: string, fn: string, args: unknown = [], options: CallOptions = {}): Promise<T> {
+    try {
+      return await this.callOnce<T>(library, fn, args, options);
+    } catch (error) {
+      this.reportUnrun(library, fn, error);
+      throw error;
+    }
+  }
+
+  /** A call that never reached a worker (bad arguments, a closed host, no worker to start, cancelled while it waited) is counted and reported here. */
+  private reportUnrun(library: string, fn: string, error: unknown): void {
+    if (!(error instanceof AirlockError) || wasReported(error)) return;
+    this.monitor.callSettled({ library, fn, outcome: error.code, durationMs: 0, cpuMs: undefined, peakRssBytes: undefined, workerPid: undefined });
+  }
+
+  /** What the host has: its workers, the calls waiting and running, and the calls settled so far by outcome. */
+  stats(): HostStats {
+    return { workers: this.pool.workerCounts, ...this.pool.callCounts, calls: { ...this.monitor.calls } };
+  }
+
+  private async callOnce<T>(library: string, fn: string, args: unknown, options: CallOptions): Promise<T> {
     this.assertOpen();
     // The common call passes no options: its parsed options and limits are computed once.
     const plain = isEmpty(options);
@@ -186,7 +215,14 @@ export class Host implements AsyncDisposable {
           target,
         );
         // The pool refuses a chunk as a whole (closed host, no worker can start, cancelled while waiting).
-        chunks.push(chunk.catch((error: unknown) => indexes.forEach((index) => settle(index, { error: error as AirlockError }))));
+        chunks.push(
+          chunk.catch((error: unknown) =>
+            indexes.forEach((index) => {
+              this.reportUnrun(library, fn, error);
+              settle(index, { error: error as AirlockError });
+            }),
+          ),
+        );
       }
       await Promise.all(chunks);
       todo = again;

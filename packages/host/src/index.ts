@@ -9,3 +9,5 @@ export type { ExecResult } from './exec/run-exec.js';
 export { parseResultJson, toResultJson } from './output/result-json.js';
 export type { BoundFunction, AnyAsyncFunction } from './bind/bound-function.js';
 export type { PrototypeFunction, UnknownFunction } from './bind/prototype-types.js';
+export type { HostEvents, HostStats, WorkerStartEvent, WorkerExitEvent, WorkerRetireEvent } from './observe/host-monitor.js';
+export type { CallEvent } from './worker/call-meter.js';

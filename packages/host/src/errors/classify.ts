@@ -10,6 +10,30 @@ export type KillIntent =
   | { kind: 'retire'; reason: string }
   | { kind: 'close' };
 
+/**
+ * Why a worker ended, in words: what the host intended (`closed`, `retired: …`, `timeout`,
+ * `limit: memory`, `cancelled`, `protocol: …`), else `crashed` when it died during a call and
+ * `exited` when it died idle.
+ */
+export function endReason(intent: KillIntent | undefined, duringCall: boolean): string {
+  switch (intent?.kind) {
+    case 'close':
+      return 'closed';
+    case 'retire':
+      return `retired: ${intent.reason}`;
+    case 'timeout':
+      return 'timeout';
+    case 'limit':
+      return `limit: ${intent.limit}`;
+    case 'cancel':
+      return 'cancelled';
+    case 'protocol':
+      return `protocol: ${intent.detail}`;
+    default:
+      return duringCall ? 'crashed' : 'exited';
+  }
+}
+
 /** How a worker process ended, as the OS reported it. */
 export interface WorkerExit {
   signal: string | null;

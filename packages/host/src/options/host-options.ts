@@ -49,6 +49,14 @@ export const HostOptionsSchema = z.strictObject({
    * a one-worker host that alternates between libraries starts a worker at each switch.
    */
   shareWorkers: z.boolean().default(false),
+  /**
+   * Calls (or callMany chunks) that may wait for a worker when every slot is busy; one more is
+   * refused at once with UNAVAILABLE (details: { queued, maxQueue }) instead of waiting. Default:
+   * no bound.
+   */
+  maxQueue: z.number().int().min(0).optional(),
+  /** A pool worker idle this long is ended (the next call starts one). Default: workers stay until the host closes. */
+  idleTimeoutMs: z.number().int().min(1).optional(),
   /** Limits of every call (DEFAULT_LIMITS fills what is not given). */
   limits: LimitsSchema.default({}),
   /** Environment variables of the workers, which otherwise start with an empty environment. Default {}. */

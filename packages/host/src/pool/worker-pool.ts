@@ -2,6 +2,7 @@ import PQueue from 'p-queue';
 import { AirlockError } from '../errors/airlock-error.js';
 import { NotStarted, StartFailure, type WorkerLaunch, WorkerProcess } from '../worker/worker-process.js';
 import { StartBreaker } from './start-breaker.js';
+import type { PoolMonitor } from '../observe/host-monitor.js';
 
 /**
  * A fixed number of worker slots. Calls wait in a p-queue whose concurrency is the number of
@@ -44,19 +45,31 @@ export class WorkerPool {
   /** Wakes a pipelined call waiting for a worker of its library to have room. */
   private roomWaiters: Array<() => void> = [];
 
+  readonly size: number;
+  /** Calls a worker may be sent before it has answered the first (1: one at a time). */
+  readonly pipeline: number;
+  private readonly standbyOption: number | 'auto';
+  private readonly shared: boolean;
+  private readonly monitor: PoolMonitor | undefined;
+  private readonly maxQueue: number;
+  private readonly idleTimeoutMs: number | undefined;
+  /** Timers ending workers idle for idleTimeoutMs. */
+  private readonly idleTimers = new Map<WorkerProcess, NodeJS.Timeout>();
+
   constructor(
     private readonly launch: () => WorkerLaunch,
-    readonly size: number,
-    breaker: { threshold: number; cooldownMs: number; maxCooldownMs: number },
-    /** Calls a worker may be sent before it has answered the first (1: one at a time). */
-    readonly pipeline = 1,
-    /** Workers kept started ahead of calls beside the slots' (see the host's `standby` option). */
-    private readonly standbyOption: number | 'auto' = 0,
-    /** Whether a worker may serve several libraries (the host's `shareWorkers`). */
-    private readonly shared = false,
+    options: PoolOptions,
   ) {
-    this.queue = new PQueue({ concurrency: size * pipeline });
-    this.breaker = new StartBreaker(breaker.threshold, breaker.cooldownMs, breaker.maxCooldownMs);
+    this.size = options.size;
+    this.pipeline = options.pipeline ?? 1;
+    this.standbyOption = options.standby ?? 0;
+    this.shared = options.shared ?? false;
+    this.monitor = options.monitor;
+    this.maxQueue = options.maxQueue ?? Number.POSITIVE_INFINITY;
+    this.idleTimeoutMs = options.idleTimeoutMs;
+    this.queue = new PQueue({ concurrency: this.size * this.pipeline });
+    const { threshold, cooldownMs, maxCooldownMs } = options.breaker;
+    this.breaker = new StartBreaker(threshold, cooldownMs, maxCooldownMs);
   }
 
   /**
@@ -68,6 +81,13 @@ export class WorkerPool {
   run<T>(task: (worker: WorkerProcess) => Promise<T>, signal?: AbortSignal, library?: string): Promise<T> {
     if (this.closed) return Promise.reject(closedError());
     if (signal?.aborted) return Promise.reject(cancelledWaiting(signal));
+    if (this.queue.size >= this.maxQueue && this.queue.pending >= this.size * this.pipeline) {
+      return Promise.reject(
+        new AirlockError('UNAVAILABLE', `The host's queue is full: ${this.queue.size} call(s) wait for a worker (maxQueue ${this.maxQueue}); try again once some have settled`, {
+          details: { queued: this.queue.size, maxQueue: this.maxQueue },
+        }),
+      );
+    }
     return new Promise<T>((resolve, reject) => {
       const rejectWaiting = (error: AirlockError) => reject(error);
       this.waiting.add(rejectWaiting);
@@ -142,7 +162,7 @@ export class WorkerPool {
   renew(reason: string): void {
     this.generation += 1;
     this.renewReason = reason;
-    for (const worker of this.idle.splice(0)) worker.renew(reason);
+    while (this.idle.length > 0) this.takeIdle(0).renew(reason);
   }
 
   /** Whether a worker may take a new call: usable, and started since the last renew() (an older one is retired). */
@@ -184,6 +204,7 @@ export class WorkerPool {
     entry.starting = this.start().then(
       (worker) => {
         entry.settled = true;
+        entry.worker = worker;
         return worker;
       },
       () => {
@@ -220,6 +241,18 @@ export class WorkerPool {
     while (this.ahead.length < this.standby) this.startAhead();
   }
 
+  /** How many workers are idle, busy (holding calls, or a session's or command's own) and starting. */
+  get workerCounts(): { idle: number; busy: number; starting: number } {
+    const standby = this.ahead.filter((entry) => entry.worker !== undefined && entry.worker.usable).length;
+    const idle = this.idle.length + standby;
+    return { idle, busy: this.all.size - idle, starting: this.starting.size };
+  }
+
+  /** Calls waiting for a slot, and calls holding one. */
+  get callCounts(): { queued: number; running: number } {
+    return { queued: this.queue.size, running: this.queue.pending };
+  }
+
   /** Pids of the live workers. */
   get pids(): number[] {
     return [...this.all].map((worker) => worker.pid);
@@ -249,9 +282,8 @@ export class WorkerPool {
   /** One call at a time per worker: an idle worker of the library, a standby one, a new one. */
   private async acquireOne(key: string | undefined): Promise<WorkerProcess> {
     for (let i = this.idle.length - 1; i >= 0; i -= 1) {
-      const worker = this.idle[i]!;
-      if (!this.serves(worker, key)) continue;
-      this.idle.splice(i, 1);
+      if (!this.serves(this.idle[i]!, key)) continue;
+      const worker = this.takeIdle(i);
       if (this.fresh(worker)) return worker;
     }
     const ahead = await this.takeAhead();
@@ -268,7 +300,7 @@ export class WorkerPool {
     if (key === undefined || this.slots.size + this.starting.size < this.size) return false;
     const index = this.idle.findIndex((worker) => !this.serves(worker, key));
     if (index < 0) return false;
-    const [evicted] = this.idle.splice(index, 1);
+    const evicted = this.takeIdle(index);
     this.slots.delete(evicted!);
     void evicted!.close(0);
     return true;
@@ -281,9 +313,8 @@ export class WorkerPool {
   private async acquirePipelined(key: string | undefined): Promise<WorkerProcess> {
     for (;;) {
       for (let i = this.idle.length - 1; i >= 0; i -= 1) {
-        const worker = this.idle[i]!;
-        if (!this.serves(worker, key)) continue;
-        this.idle.splice(i, 1);
+        if (!this.serves(this.idle[i]!, key)) continue;
+        const worker = this.takeIdle(i);
         if (this.fresh(worker) && worker.load === 0) return worker;
       }
       const ahead = await this.takeAhead();
@@ -337,6 +368,33 @@ export class WorkerPool {
       return;
     }
     this.idle.push(worker);
+    if (this.idleTimeoutMs !== undefined) {
+      clearTimeout(this.idleTimers.get(worker));
+      const timer = setTimeout(() => this.endIdle(worker), this.idleTimeoutMs);
+      timer.unref();
+      this.idleTimers.set(worker, timer);
+    }
+  }
+
+  /** Ends a worker that stayed idle for idleTimeoutMs (the next call starts one again). */
+  private endIdle(worker: WorkerProcess): void {
+    this.idleTimers.delete(worker);
+    const index = this.idle.indexOf(worker);
+    if (index < 0 || this.closed) return;
+    this.idle.splice(index, 1);
+    this.slots.delete(worker);
+    void worker.close(0);
+  }
+
+  /** Takes a worker out of the idle list (a call has it now): its idle clock stops. */
+  private takeIdle(index: number): WorkerProcess {
+    const [worker] = this.idle.splice(index, 1);
+    const timer = this.idleTimers.get(worker!);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      this.idleTimers.delete(worker!);
+    }
+    return worker!;
   }
 
   private start(dedicated = false, launch?: WorkerLaunch): Promise<WorkerProcess> {
@@ -353,7 +411,8 @@ export class WorkerPool {
     if (this.closed) throw closedError();
     this.breaker.check();
     const generation = this.generation;
-    const starting = WorkerProcess.start(launch ?? this.launch());
+    const spec = launch ?? this.launch();
+    const starting = WorkerProcess.start(this.monitor === undefined ? spec : { ...spec, monitor: this.monitor });
     this.starting.add(starting);
     try {
       const worker = await starting;
@@ -365,12 +424,14 @@ export class WorkerPool {
       this.generations.set(worker, generation);
       this.all.add(worker);
       if (!dedicated) this.slots.add(worker);
-      worker.onExitOnce(() => {
+      this.monitor?.workerStarted({ pid: worker.pid, startMs: worker.readyAt - worker.spawnedAt, spawnedAt: worker.spawnedAt, readyAt: worker.readyAt });
+      worker.onExitOnce((exit) => {
+        this.monitor?.workerExited({ pid: worker.pid, exitCode: exit.exitCode, signal: exit.signal, reason: worker.endReason ?? 'exited' });
         this.all.delete(worker);
         this.slots.delete(worker);
         this.wakeRoomWaiters();
         const index = this.idle.indexOf(worker);
-        if (index >= 0) this.idle.splice(index, 1);
+        if (index >= 0) this.takeIdle(index);
         if (dedicated) return;
         if (!this.closed && !worker.closedByHost) this.workerLost = true;
         // A turn later: a spawn blocks this process for the fork, and the call a caller makes
@@ -393,12 +454,31 @@ export class WorkerPool {
   async close(graceMs: number): Promise<void> {
     this.closed = true;
     this.queue.clear();
+    for (const timer of this.idleTimers.values()) clearTimeout(timer);
+    this.idleTimers.clear();
     for (const rejectWaiting of this.waiting) rejectWaiting(closedError());
     this.waiting.clear();
     await Promise.all([...this.starts]);
     await Promise.all([...this.all].map((worker) => worker.close(graceMs)));
     this.idle.length = 0;
   }
+}
+
+/** How a pool is made (the host's options of the same names). */
+export interface PoolOptions {
+  /** Worker slots (`workers`). */
+  size: number;
+  breaker: { threshold: number; cooldownMs: number; maxCooldownMs: number };
+  pipeline?: number;
+  standby?: number | 'auto';
+  /** `shareWorkers`. */
+  shared?: boolean;
+  /** Told of every worker's start and end, and (through each worker) of every call. */
+  monitor?: PoolMonitor | undefined;
+  /** Calls that may wait for a slot before more are refused. */
+  maxQueue?: number | undefined;
+  /** How long a worker may stay idle before it is ended. */
+  idleTimeoutMs?: number | undefined;
 }
 
 /** Standby workers kept by `standby: 'auto'` once a worker has ended under the pool. */
@@ -408,6 +488,8 @@ const AUTO_STANDBY = 2;
 interface AheadWorker {
   starting: Promise<WorkerProcess | undefined>;
   settled: boolean;
+  /** The worker, once started. */
+  worker?: WorkerProcess;
 }
 
 function cancelledWaiting(signal: AbortSignal): AirlockError {

@@ -28,6 +28,16 @@ export function readResidentBytes(pid: number): number | undefined {
   }
 }
 
+/** The most memory a process has had resident (VmHWM of /proc/<pid>/status), in bytes; undefined when it is gone. */
+export function readPeakResidentBytes(pid: number): number | undefined {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return match === null ? undefined : Number(match[1]) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Memory a process holds for itself alone, in bytes (Private_Clean + Private_Dirty): what a forked
  * child added, not the pages it still shares copy-on-write with the worker. Undefined when it is gone.

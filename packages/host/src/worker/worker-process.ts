@@ -18,7 +18,8 @@ import {
 import { debuglog } from 'node:util';
 import { type Message, type MessageConnection, ResponseError, createMessageConnection } from 'vscode-jsonrpc/node';
 import { AirlockError } from '../errors/airlock-error.js';
-import { type KillIntent, type WorkerExit, classifyDeath } from '../errors/classify.js';
+import { type KillIntent, type WorkerExit, classifyDeath, endReason } from '../errors/classify.js';
+import { CallMeter, type WorkerMonitor } from './call-meter.js';
 import { type OutputLine, OutputCapture } from '../output/output-capture.js';
 import { removeTrackedDir, untrackGroup } from '../lifecycle/janitor.js';
 import { CallWatch } from './call-watch.js';
@@ -42,6 +43,8 @@ export interface WorkerLaunch extends SpawnSpec {
   /** Calls a worker serves before it retires. */
   maxCalls?: number | undefined;
   onLine: (line: OutputLine & { workerPid: number }) => void;
+  /** Told of every call that settles and of the worker's retirement (the host's events and stats). */
+  monitor?: WorkerMonitor | undefined;
 }
 
 /** What a call tells the worker process besides its params. */
@@ -162,9 +165,20 @@ export class WorkerProcess {
   /** Retired by its host (see renew), not by what a call did. */
   private renewed = false;
   private readonly maxCalls: number;
+  private readonly meter: CallMeter | undefined;
+  /** Why it ended (set when it has): what the host intended, else `crashed` (during a call) or `exited`. */
+  endReason: string | undefined;
+  /** When it answered its handshake, on this process's clock (performance.now()). */
+  readyAt = 0;
+
+  /** When it was spawned, on this process's clock (earlier than the host for a worker plugin-run started first thing). */
+  get spawnedAt(): number {
+    return this.spawned.spawnedAt;
+  }
 
   private constructor(launch: WorkerLaunch, spawned: SpawnedWorker) {
     this.spawned = spawned;
+    this.meter = launch.monitor && new CallMeter(() => this.pid, launch.monitor);
     const { child } = spawned;
     this.watchIntervalMs = launch.watchIntervalMs;
     this.maxFrameBytes = launch.maxFrameBytes;
@@ -250,6 +264,7 @@ export class WorkerProcess {
         worker.workerPid = pid;
       }
       worker.holdEventLoop(false);
+      worker.readyAt = performance.now();
       return worker;
     } catch (error) {
       worker.kill({ kind: 'close' });
@@ -358,7 +373,8 @@ export class WorkerProcess {
    * Sends a run of calls (settled one by one through `spec.settle`). Runs issued in the same
    * turn of the event loop travel in one message.
    */
-  runCalls(spec: RunRequest, info: CallInfo): void {
+  runCalls(request: RunRequest, info: CallInfo): void {
+    const spec = this.meter === undefined ? request : this.meter.wrap(request, this.nextSeq, (outcome) => 'error' in outcome && outcome.error instanceof NotStarted);
     const refuse = (error: AirlockError) => spec.args.forEach((_, index) => spec.settle(index, { error }));
     if (!this.usable) return refuse(this.unusable());
     if (info.signal?.aborted) return refuse(cancelled(info.signal.reason, this.pid));
@@ -442,6 +458,7 @@ export class WorkerProcess {
   private arm(call: ActiveCall): void {
     const { info } = call;
     call.armed = true;
+    if (call.run !== undefined) this.meter?.started(call.run.first + call.run.done);
     call.watch = new CallWatch(this.pid, info.limits, this.watchIntervalMs, (limit, detail) => this.kill({ kind: 'limit', limit, detail }));
     this.output.beginCall(info.limits.maxOutputBytes, (bytes) =>
       this.kill({ kind: 'limit', limit: 'output', detail: `${bytes} bytes written, the limit is ${info.limits.maxOutputBytes} bytes` }),
@@ -610,6 +627,7 @@ export class WorkerProcess {
   private retireIfDue(): void {
     if (this.retiring === undefined || !this.alive || this.pendingIntent !== undefined) return;
     debug('retiring worker %d: %s', this.pid, this.retiring);
+    this.meter?.monitor.workerRetired(this.pid, this.retiring);
     this.pendingIntent = { kind: 'retire', reason: this.retiring };
     for (const waiting of this.calls.splice(0)) {
       this.forget(waiting);
@@ -806,6 +824,7 @@ export class WorkerProcess {
       if (!waiting.dropped) this.rejectAll(waiting, new NotStarted(`worker ${this.pid} died before the call started`) as AirlockError);
     }
     liveWorkers.delete(this);
+    this.endReason = endReason(this.pendingIntent, call !== undefined);
     for (const listener of this.exitListeners.splice(0)) listener(exit);
     // The callers have heard; the rest of the clean-up waits a turn, so that a call made at once
     // in a rejection handler (the next input after a crash) goes out to another worker before it.

@@ -33,6 +33,8 @@ export interface SpawnedWorker {
   readonly startTime: number;
   /** Resolves when the process exits; listened for from the spawn on, so that an early exit is never missed. */
   readonly exit: Promise<WorkerExit>;
+  /** When it was spawned, on this process's clock (performance.now()). */
+  readonly spawnedAt: number;
 }
 
 /** Thrown when a worker cannot be spawned; counted by the start breaker. */
@@ -52,6 +54,7 @@ export function spawnWorker(spec: SpawnSpec): SpawnedWorker {
   // closes the ones listed here before any plugin code can read them.
   const leaking = inheritableFds();
   const startTime = readTicksSinceBoot();
+  const spawnedAt = performance.now();
   let command = spec.command;
   let args = spec.args;
   if (spec.sandbox !== undefined) {
@@ -104,7 +107,7 @@ export function spawnWorker(spec: SpawnSpec): SpawnedWorker {
       resolve(spec.sandbox !== undefined && signal === null ? unwrapSandboxExit(exitCode) : { exitCode, signal }),
     );
   });
-  return { child, pid, sandboxed: spec.sandbox !== undefined, tempDir, startTime, exit };
+  return { child, pid, sandboxed: spec.sandbox !== undefined, tempDir, startTime, exit, spawnedAt };
 }
 
 /** Signal names by number; of two names for one number the first listed, as Node names a child's signal (SIGABRT, not SIGIOT). */

@@ -2,6 +2,7 @@
 import { ArgumentError, PrototypeError, buildSignature, isPrototype } from '@airlock/protocol';
 import { AirlockError } from '../../errors/airlock-error.js';
 import { createHost } from '../../host.js';
+import { attachDebugLog } from '../debug-log.js';
 import { cliSpawnOptions } from '../../worker/prestart.js';
 import { limitsFrom, sandboxFrom, workerEnvFrom } from '../options.js';
 import { parseCArguments } from '../parse-c-arguments.js';
@@ -17,6 +18,7 @@ export async function runCall(library: string, fn: string, words: string[], opti
   } catch (error) {
     return printFailure(error, json);
   }
+  if (options.logLevel === 'debug') attachDebugLog(host);
   try {
     let abi = options.abi as 'auto' | 'c' | 'arroyo' | 'vaccel';
     const sha256 = options.sha256 as string | undefined;

@@ -5,6 +5,7 @@ import { EXIT_CODES } from '@airlock/protocol';
 import { AirlockError, isAirlockError } from '../../errors/airlock-error.js';
 import { specFromOptions } from '../../exec/cli-spec.js';
 import { createHost } from '../../host.js';
+import { attachDebugLog } from '../debug-log.js';
 import { cliSpawnOptions } from '../../worker/prestart.js';
 import { limitsFrom, sandboxFrom } from '../options.js';
 import { printFailure, stderrLog, toJson } from '../render.js';
@@ -21,6 +22,7 @@ export async function runExecCli(words: string[], options: Record<string, unknow
   } catch (error) {
     return printFailure(error, json);
   }
+  if (options.logLevel === 'debug') attachDebugLog(host);
   let status: number;
   try {
     const driver = options.driver as string;

@@ -1,5 +1,6 @@
 // What `plugin-run inspect` does once its command line has parsed (inspect.ts loads it then).
 import { createHost } from '../../host.js';
+import { attachDebugLog } from '../debug-log.js';
 import { cliSpawnOptions } from '../../worker/prestart.js';
 import { readElfExports } from '@airlock/protocol';
 import { AirlockError } from '../../errors/airlock-error.js';
@@ -14,6 +15,7 @@ export async function runInspect(library: string, options: Record<string, unknow
   } catch (error) {
     return printFailure(error, json);
   }
+  if (options.logLevel === 'debug') attachDebugLog(host);
   try {
     const sha256 = options.sha256 as string | undefined;
     // The library is named as for call: a path, or a bare name the loader searches for; the
