@@ -34,7 +34,7 @@ import { workerLaunch } from './worker/worker-launch.js';
 import { type CallOutcome, NotStarted, type WorkerProcess } from './worker/worker-process.js';
 import { type ExecResult, execCommand } from './exec/run-exec.js';
 import type { ExecSpec } from './exec/exec-spec.js';
-import { DEFAULT_RUNDIR_PARENT, Session, type SessionOptions, sessionPlace } from './session/session.js';
+import { DEFAULT_RUNDIR_PARENT, Session, type SessionOptions, SessionOptionsSchema, sessionPlace } from './session/session.js';
 import { SandboxOptionsSchema, sandboxPolicy } from './sandbox/sandbox-options.js';
 import { execPaths } from './sandbox/exec-paths.js';
 import { removeTrackedDir } from './lifecycle/janitor.js';
@@ -265,11 +265,13 @@ export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
    * Opens a vAccel-style session: one worker pinned to it, a rundir for its resources.
    * Close it (or `await using`) to end the worker and remove the rundir.
    */
-  async session(options: SessionOptions = {}): Promise<Session> {
+  async session(input: SessionOptions = {}): Promise<Session> {
     this.assertOpen();
+    const options = parseOptions(SessionOptionsSchema, input, 'session options');
     const limits = mergeLimits(this.limits, options.limits ?? {});
     const sandbox = this.sessionSandbox(options.sandbox);
-    const place = sessionPlace(options.rundirParent ?? DEFAULT_RUNDIR_PARENT);
+    const cwd = this.options.cwd ?? process.cwd();
+    const place = sessionPlace(options.rundirParent === undefined ? DEFAULT_RUNDIR_PARENT : resolve(cwd, options.rundirParent));
     let worker: WorkerProcess;
     try {
       worker = await this.pool.dedicated(workerLaunch(this.options, sandbox?.spawn({ writable: [place.rundir] }), place.libraryDir));
@@ -277,7 +279,7 @@ export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
       removeTrackedDir(place.rundir);
       throw error;
     }
-    const session = new Session(worker, limits, options.vaccelArgLayout ?? this.options.vaccelArgLayout, place, sandbox);
+    const session = new Session(worker, limits, options.vaccelArgLayout ?? this.options.vaccelArgLayout, place, { cwd, closeGraceMs: this.options.closeGraceMs }, sandbox);
     this.sessions.add(session);
     return session;
   }

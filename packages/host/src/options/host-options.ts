@@ -133,6 +133,18 @@ export const CallOptionsSchema = LimitsSchema.extend({
 /** Options of `host.call`. */
 export type CallOptions = z.input<typeof CallOptionsSchema>;
 
+/** Options of a session's calls (`session.call`, `exec`, `execWithResource`): limits, and for `call` its ABI and pin. */
+export const SessionCallOptionsSchema = LimitsSchema.extend({
+  /** How to call the function (`session.call`). Default 'auto'. */
+  abi: AbiSchema.default('auto'),
+  /** Pins the library's content (`session.call`). */
+  sha256: Sha256Schema.optional(),
+  /** Aborting it cancels the call (CANCELLED); a call that is running ends the session's worker, and with it the session. */
+  signal: z.custom<AbortSignal>((value) => value instanceof AbortSignal, 'signal must be an AbortSignal').optional(),
+});
+/** Options of a session's calls. */
+export type SessionCallOptions = z.input<typeof SessionCallOptionsSchema>;
+
 /** Options of `host.callMany`: those of `call`, for every element, and how the elements travel. */
 export const CallManyOptionsSchema = CallOptionsSchema.extend({
   /**

@@ -1,13 +1,14 @@
 import { tmpdir } from 'node:os';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { type Limits, type RegisterResourceResult, type VaccelLayout, decodeValue, encodeValue } from '@airlock/protocol';
+import { type Limits, LimitsSchema, type RegisterResourceResult, type VaccelLayout, VaccelLayoutSchema, decodeValue, encodeValue } from '@airlock/protocol';
+import { z } from 'zod';
 import PQueue from 'p-queue';
 import { AirlockError } from '../errors/airlock-error.js';
 import { createTrackedDir, removeTrackedDir } from '../lifecycle/janitor.js';
-import { mergeLimits } from '../options/host-options.js';
+import { type SessionCallOptions, SessionCallOptionsSchema, mergeLimits, parseOptions } from '../options/host-options.js';
 import type { WorkerProcess } from '../worker/worker-process.js';
-import type { SandboxOptions } from '../sandbox/sandbox-options.js';
+import { SandboxOptionsSchema } from '../sandbox/sandbox-options.js';
 import type { SandboxView } from '../sandbox/sandbox-view.js';
 
 /** A file of a resource given as bytes. */
@@ -23,20 +24,30 @@ export interface Resource {
   readonly files: readonly string[];
 }
 
-/** Options of `host.session()`. */
-export interface SessionOptions {
+/** Options of `host.session()`, checked as the host's are (an unknown key or a bad value is INVALID_ARGUMENT naming it). */
+export const SessionOptionsSchema = z.strictObject({
   /**
    * The sandbox of the session's worker (as the host's `sandbox` option). Default: the host's.
    * The session's rundir is writable in it; libraries the host has called are shown, and so are
    * the policy's paths: a library the session calls must be one of them.
    */
-  sandbox?: SandboxOptions;
-  /** Directory under which the session's rundir is made. Default: the OS temp dir. */
-  rundirParent?: string;
+  sandbox: SandboxOptionsSchema.optional(),
+  /** Directory under which the session's rundir is made (relative: to the host's cwd). Default: the OS temp dir. */
+  rundirParent: z.string().min(1).optional(),
   /** Limits of the session's calls (over the host's). */
-  limits?: Limits;
+  limits: LimitsSchema.optional(),
   /** Layout of `struct vaccel_arg`. Default: the host's. */
-  vaccelArgLayout?: VaccelLayout;
+  vaccelArgLayout: VaccelLayoutSchema.optional(),
+});
+/** Options of `host.session()`. */
+export type SessionOptions = z.input<typeof SessionOptionsSchema>;
+
+/** What a session takes from its host. */
+export interface SessionContext {
+  /** The host's cwd: the base of relative library and resource paths. */
+  cwd: string;
+  /** The host's closeGraceMs: how long the worker has to exit on close. */
+  closeGraceMs: number;
 }
 
 let sessions = 0;
@@ -75,6 +86,7 @@ export class Session implements AsyncDisposable {
     private readonly limits: Limits,
     private readonly vaccelLayout: VaccelLayout,
     place: SessionPlace,
+    private readonly context: SessionContext,
     /** What the session's sandboxed worker sees (undefined: no sandbox). */
     private readonly sandbox?: SandboxView,
   ) {
@@ -106,7 +118,7 @@ export class Session implements AsyncDisposable {
     if (list.length === 0) throw new AirlockError('INVALID_ARGUMENT', 'registerResource needs at least one file');
     const wire = list.map((file) => {
       if (typeof file === 'string') {
-        const path = resolve(file);
+        const path = resolve(this.context.cwd, file);
         // A sandboxed worker cannot open a path it is not shown: it gets the file's bytes instead.
         if (this.sandbox === undefined || this.sandbox.shows(path)) return { path };
         return { data: readResourceFile(path).toString('base64'), filename: basename(path) };
@@ -127,23 +139,24 @@ export class Session implements AsyncDisposable {
   }
 
   /** vAccel exec of `fn` in the library at `library` (loaded in the session's worker). */
-  async exec(library: string, fn: string, args: unknown, options: Limits = {}): Promise<unknown> {
+  async exec(library: string, fn: string, args: unknown, options: Omit<SessionCallOptions, 'abi'> = {}): Promise<unknown> {
     return this.call(library, fn, args, { ...options, abi: 'vaccel' });
   }
 
   /** vAccel exec of `fn` in a registered resource's library. */
-  async execWithResource(resource: Resource, fn: string, args: unknown, options: Limits = {}): Promise<unknown> {
-    const limits = mergeLimits(this.limits, options);
+  async execWithResource(resource: Resource, fn: string, args: unknown, options: Omit<SessionCallOptions, 'abi' | 'sha256'> = {}): Promise<unknown> {
+    const { signal, ...limitOptions } = parseOptions(SessionCallOptionsSchema.omit({ abi: true, sha256: true }), options, 'session call options');
+    const limits = mergeLimits(this.limits, limitOptions);
     const params = { id: resource.id, fn, args: encodeValue(args), limits: workerLimits(limits), vaccelLayout: this.vaccelLayout };
-    const result = (await this.run('execResource', params, `executing ${fn} of resource ${resource.id}`, limits)) as { value: unknown };
+    const result = (await this.run('execResource', params, `executing ${fn} of resource ${resource.id}`, limits, signal)) as { value: unknown };
     return decodeValue(result.value);
   }
 
   /** Any call (C prototype, Arroyo, vAccel) pinned to the session's worker: opaque pointers stay valid. */
-  async call(library: string, fn: string, args: unknown = [], options: Limits & { abi?: 'auto' | 'c' | 'arroyo' | 'vaccel'; sha256?: string } = {}): Promise<unknown> {
-    const { abi = 'auto', sha256, ...limitOptions } = options;
+  async call(library: string, fn: string, args: unknown = [], options: SessionCallOptions = {}): Promise<unknown> {
+    const { abi, sha256, signal, ...limitOptions } = parseOptions(SessionCallOptionsSchema, options, 'session call options');
     const limits = mergeLimits(this.limits, limitOptions);
-    const target = library.includes('/') ? resolve(library) : library;
+    const target = library.includes('/') ? resolve(this.context.cwd, library) : library;
     if (this.sandbox !== undefined && !this.sandbox.shows(target)) {
       throw new AirlockError(
         'INVALID_ARGUMENT',
@@ -160,7 +173,7 @@ export class Session implements AsyncDisposable {
       inSession: true,
       ...(sha256 !== undefined && { sha256 }),
     };
-    const result = (await this.run('call', params, `calling ${fn} in ${library}`, limits)) as { value: unknown };
+    const result = (await this.run('call', params, `calling ${fn} in ${library}`, limits, signal)) as { value: unknown };
     return decodeValue(result.value);
   }
 
@@ -174,7 +187,7 @@ export class Session implements AsyncDisposable {
     if (this.closed) return;
     this.closed = true;
     this.queue.clear();
-    await this.worker.close(2000);
+    await this.worker.close(this.context.closeGraceMs);
     removeTrackedDir(this.rundir);
   }
 
@@ -182,11 +195,19 @@ export class Session implements AsyncDisposable {
     await this.close();
   }
 
-  private run(method: 'call' | 'registerResource' | 'unregisterResource' | 'execResource' | 'ping', params: unknown, operation: string, limits = this.limits): Promise<unknown> {
+  private run(
+    method: 'call' | 'registerResource' | 'unregisterResource' | 'execResource' | 'ping',
+    params: unknown,
+    operation: string,
+    limits = this.limits,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
     if (this.closed) return Promise.reject(new AirlockError('UNAVAILABLE', `Session ${this.id} is closed`));
+    if (signal?.aborted) return Promise.reject(new AirlockError('CANCELLED', 'The call was cancelled before it started', { cause: signal.reason }));
     return this.queue.add(async () => {
       if (this.death) throw this.death;
-      return this.worker.request(method, params, { limits, operation });
+      if (signal?.aborted) throw new AirlockError('CANCELLED', 'The call was cancelled before it started', { cause: signal.reason });
+      return this.worker.request(method, params, { limits, operation, signal });
     }) as Promise<unknown>;
   }
 }
