@@ -129,6 +129,11 @@ describe('bad input is named', () => {
     expect(byValue.message).toMatch(/by value/);
   });
 
+  it('a cwd that is no directory is INVALID_ARGUMENT naming it, when the host is created', () => {
+    expect(() => createHost({ cwd: '/nonexistent-airlock-dir' })).toThrow('Invalid host options: cwd "/nonexistent-airlock-dir" does not exist (ENOENT)');
+    expect(() => createHost({ cwd: lib })).toThrow(`Invalid host options: cwd ${JSON.stringify(lib)} is not a directory`);
+  });
+
   it('arguments that do not fit are INVALID_ARGUMENT naming position, value and type', async () => {
     const wrongType = await failure(host.call(lib, 'int add(int a, int b)', [1, 'two']));
     expect(wrongType.code).toBe('INVALID_ARGUMENT');

@@ -99,6 +99,22 @@ describe('plugin-run call', () => {
     expect(spawnSync(process.execPath, [CLI, 'call', 'libm.so.6', 'double cos(double)', '0'], { encoding: 'utf8' }).stderr).toBe('');
   });
 
+  it('names what is wrong with a misspelt type, a missing @file, @- and a bare symbol, without a stack', () => {
+    const misspelt = pluginRun(['call', 'libc.so.6', 'itn f(int)', '1']);
+    expect(misspelt).toMatchObject({ status: 2, stdout: '' });
+    expect(misspelt.stderr).toContain('INVALID_ARGUMENT: Unknown type "itn" in the return type of "itn f(int)" (did you mean "int"?)');
+    const sum = 'uint32_t sum_bytes(const uint8_t *d, size_t n)';
+    const missing = pluginRun(['call', fixture('types'), sum, '@no-such-input.bin']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toBe('plugin-run: INVALID_ARGUMENT: argument 1 (d: const uint8_t *): cannot read "no-such-input.bin" (ENOENT); give @FILE, hex:… or the text itself\n');
+    // @- is stdin.
+    const piped = spawnSync(process.execPath, [CLI, 'call', fixture('types'), sum, '@-'], { input: Buffer.from([1, 2, 3]), encoding: 'utf8' });
+    expect(piped).toMatchObject({ status: 0, stdout: '6\n' });
+    const bare = pluginRun(['call', 'libc.so.6', 'abs', '1']);
+    expect(bare.stderr).toContain("Give its C prototype, '<return type> abs(<parameter types>)' as the library's header declares it");
+    expect(bare.stderr).not.toContain('int abs(int)');
+  });
+
   it('has --help', () => {
     const help = pluginRun(['call', '--help']);
     expect(help.status).toBe(0);

@@ -18,7 +18,9 @@ describe('C prototypes', () => {
     expect(() => parsePrototype('int printf(const char *fmt, ...)')).toThrow(/variadic/);
     expect(() => parsePrototype('int f(struct s value)')).toThrow(/by value/);
     expect(() => parsePrototype('int f(int a[4])')).toThrow(/Array parameters/);
-    expect(() => parsePrototype('frob f(int)')).toThrow(/"frob" by value/);
+    expect(() => parsePrototype('frob f(int)')).toThrow('Unknown type "frob" in the return type of "frob f(int)": a parameter or result is a C scalar (int, double, uint64_t, size_t, bool …) or a pointer (a typedef of a struct: pass a pointer to it)');
+    expect(() => parsePrototype('itn f(int)')).toThrow(/^Unknown type "itn" in the return type of "itn f\(int\)" \(did you mean "int"\?\)/);
+    expect(() => parsePrototype('int f(doubel x)')).toThrow(/^Unknown type "doubel" in the parameter 1 of "int f\(doubel x\)" \(did you mean "double"\?\)/);
     expect(() => parsePrototype('int (int)')).toThrow(PrototypeError);
   });
 

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   type Abi,
@@ -72,6 +73,7 @@ export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
     super();
     this.monitor = new HostMonitor(this);
     this.options = parseOptions(HostOptionsSchema, options, 'host options');
+    if (this.options.cwd !== undefined) checkDirectory(this.options.cwd, 'cwd');
     this.limits = mergeLimits({ ...DEFAULT_LIMITS }, this.options.limits);
     this.plainCall = { options: parseOptions(CallOptionsSchema, {}, 'call options'), workerLimits: workerSide(this.limits) };
     const policy = sandboxPolicy(this.options.sandbox, this.options.cwd ?? process.cwd());
@@ -452,6 +454,17 @@ function isEmpty(options: object | undefined): boolean {
   if (options === undefined) return true;
   for (const _ in options) return false;
   return true;
+}
+
+/** A directory option that names no directory is INVALID_ARGUMENT saying so (not a spawn error at the first call). */
+function checkDirectory(path: string, option: string): void {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch (error) {
+    throw new AirlockError('INVALID_ARGUMENT', `Invalid host options: ${option} ${JSON.stringify(path)} does not exist (${(error as NodeJS.ErrnoException).code})`, { details: { [option]: path } });
+  }
+  if (!stat.isDirectory()) throw new AirlockError('INVALID_ARGUMENT', `Invalid host options: ${option} ${JSON.stringify(path)} is not a directory`, { details: { [option]: path } });
 }
 
 /** `abi: 'auto'` for a symbol called with `{ read, write }`: only vAccel takes arguments of that shape. */

@@ -33,8 +33,18 @@ export function parseScalarText(type: ScalarType, text: string, position: number
   return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
 }
 
-function parseBytes(text: string): Uint8Array {
-  if (text.startsWith('@')) return new Uint8Array(readFileSync(text.slice(1)));
+/** `@file` (`@-`: stdin), `hex:…`, or the text's UTF-8 bytes; a file that cannot be read is INVALID_ARGUMENT naming it. */
+function parseBytes(text: string, position: number, label: string): Uint8Array {
+  if (text.startsWith('@')) {
+    const file = text.slice(1);
+    if (file === '-' && process.stdin.isTTY) throw new ArgumentError(`${label}: @- reads stdin, which is a terminal here: pipe the bytes in, or give @FILE`, position);
+    try {
+      return new Uint8Array(readFileSync(file === '-' ? 0 : file));
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw new ArgumentError(`${label}: cannot read ${file === '-' ? 'stdin (@-)' : JSON.stringify(file)} (${reason}); give @FILE, hex:… or the text itself`, position);
+    }
+  }
   if (text.startsWith('hex:')) return new Uint8Array(Buffer.from(text.slice(4), 'hex'));
   return new Uint8Array(Buffer.from(text, 'utf8'));
 }
@@ -46,12 +56,12 @@ function parseSlot(slot: ArgumentSlot, text: string, position: number): unknown 
       return parseScalarText(slot.type, text, position, label);
     case 'string':
       if (text === 'null' || text === 'NULL') return null;
-      return text.startsWith('@') || text.startsWith('hex:') ? parseBytes(text) : text;
+      return text.startsWith('@') || text.startsWith('hex:') ? parseBytes(text, position, label) : text;
     case 'pointer':
       if (text === 'null' || text === 'NULL' || text === '0') return null;
       throw new ArgumentError(`${label} is a pointer: from the command line only null can be given, got ${JSON.stringify(text)}`, position);
     case 'array-in':
-      if (slot.element.kind === 'int' && slot.element.bits === 8) return parseBytes(text);
+      if (slot.element.kind === 'int' && slot.element.bits === 8) return parseBytes(text, position, label);
       return text.trim() === '' ? [] : text.split(',').map((item, i) => parseScalarText(slot.element, item, position, `${label} element ${i}`));
     case 'array-out': {
       const count = parseInteger(text);

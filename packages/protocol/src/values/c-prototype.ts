@@ -105,8 +105,15 @@ function parseDeclaration(tokens: string[], source: string, what: string): { typ
   if (base === undefined) {
     const opaque = TAG_WORDS.has(words[0]!) ? words.length === 2 : words.length === 1 && !TYPE_WORDS.has(words[0]!);
     if (!opaque) throw new PrototypeError(`Unknown type ${JSON.stringify(spelled)} in the ${what} of ${JSON.stringify(source)}`);
-    if (depth === 0) {
+    if (depth === 0 && TAG_WORDS.has(words[0]!)) {
       throw new PrototypeError(`The ${what} of ${JSON.stringify(source)} passes ${JSON.stringify(spelled)} by value: only scalars and pointers cross the boundary (use a pointer)`);
+    }
+    if (depth === 0) {
+      const near = nearestScalar(spelled);
+      throw new PrototypeError(
+        `Unknown type ${JSON.stringify(spelled)} in the ${what} of ${JSON.stringify(source)}${near !== undefined ? ` (did you mean ${JSON.stringify(near)}?)` : ''}: ` +
+          'a parameter or result is a C scalar (int, double, uint64_t, size_t, bool …) or a pointer (a typedef of a struct: pass a pointer to it)',
+      );
     }
     base = { kind: 'opaque', name: spelled };
   }
@@ -120,4 +127,28 @@ function parseDeclaration(tokens: string[], source: string, what: string): { typ
 export function formatPrototype(prototype: CPrototype): string {
   const params = prototype.parameters.map((p) => `${formatCType(p.type)} ${p.name}`.replace('* ', '*'));
   return `${formatCType(prototype.returns)} ${prototype.name}(${params.length === 0 ? 'void' : params.join(', ')})`.replace('* ', '*');
+}
+
+/** The known scalar spelling closest to a misspelt one (at most two edits away), if any. */
+function nearestScalar(spelled: string): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of SCALAR_TYPES.keys()) {
+    const distance = editDistance(spelled, name);
+    if (distance <= 2 && (best === undefined || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+
+/** Levenshtein distance, with a transposition counted as one edit (itn → int). */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i += 1) {
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = value;
+    }
+  }
+  return rows[a.length]![b.length]!;
 }

@@ -17,7 +17,7 @@ export function resolveAbi(library: LoadedLibrary, params: Pick<CallParams, 'abi
   if (importsVaccel(library)) return 'vaccel';
   throw invalidArgument(
     `Cannot tell how to call ${JSON.stringify(params.fn)} in ${JSON.stringify(params.library)}: it is not a C prototype and the library exports no plugin_metadata. ` +
-      `Give a prototype such as 'int ${params.fn}(int)' for abi 'c', or choose abi 'vaccel' for a vAccel exec function.`,
+      `Give its C prototype, '<return type> ${params.fn}(<parameter types>)' as the library's header declares it, for abi 'c', or choose abi 'vaccel' for a vAccel exec function.`,
   );
 }
 
