@@ -60,7 +60,10 @@ describe('Arroyo plugins', () => {
     expect(pluginRun(['call', fixture('repeat'), 'repeat', 'ab', '3']).stdout).toBe('ababab\n');
     const bad = pluginRun(['call', fixture('repeat'), 'repeat', 'ab', 'x']);
     expect(bad.status).toBe(2);
-    const inspect = pluginRun(['inspect', fixture('repeat')]);
+    // Unloaded (the default), the file says it is an Arroyo plugin; its metadata needs a load.
+    const unloaded = pluginRun(['inspect', fixture('repeat')]);
+    expect(unloaded.stdout).toContain('abi: arroyo\nplugin: (its metadata is read by loading it: --load)');
+    const inspect = pluginRun(['inspect', '--load', fixture('repeat')]);
     expect(inspect.stdout).toContain('plugin: repeat');
     expect(inspect.stdout).toContain('arguments: String, Int');
     expect(inspect.stdout).toContain('returns: String');

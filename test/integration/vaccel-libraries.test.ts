@@ -3,7 +3,7 @@
 // library, resources loaded in place, SONAME-less dependencies, one library per worker,
 // libraries rebuilt on disk, and vAccel's statuses.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -296,12 +296,35 @@ describe('the environment a vAccel library needs', () => {
     expect(JSON.parse(set.stdout)).toEqual({ ok: true, result: { status: 0, write: [20] } });
   });
 
-  it('resolves a bare name for inspect as for call', () => {
+  it('resolves a bare name for inspect as for call, loaded or not, and shares the names of host.inspect', async () => {
     const libm = pluginRun(['inspect', 'libm.so.6', '--json']);
     const result = JSON.parse(libm.stdout).result;
-    expect(result).toMatchObject({ library: 'libm.so.6', abi: 'c', soname: 'libm.so.6' });
+    expect(result).toMatchObject({ library: 'libm.so.6', abi: 'c', soname: 'libm.so.6', loaded: false });
     expect(result.path).toMatch(/^\/.*libm\.so\.6$/);
     expect(result.functions).toContain('cos');
+    const loaded = JSON.parse(pluginRun(['inspect', '--load', 'libm.so.6', '--json']).stdout).result;
+    expect(loaded).toMatchObject({ abi: 'c', loaded: true });
+    // The loader resolved the same file (maybe through a link of another name).
+    expect(realpathSync(loaded.path)).toBe(realpathSync(result.path));
+    // Found through LD_LIBRARY_PATH as the loader would, without loading.
+    const plain = JSON.parse(pluginRun(['inspect', 'libvaccel.so.0', '--json'], { env: { ...process.env, LD_LIBRARY_PATH: join(VACCEL, 'v0.7/lib') } }).stdout).result;
+    expect(plain).toMatchObject({ path: join(VACCEL, 'v0.7/lib/libvaccel.so.0'), soname: 'libvaccel.so.0' });
+    expect(plain.functions).toContain('vaccel_extract_serial_arg');
+    const nowhere = pluginRun(['inspect', 'libnothing-here.so.9', '--json']);
+    expect(nowhere.status).toBe(6);
+    expect(JSON.parse(nowhere.stdout).error.message).toBe('No library of that name where the loader looks (LD_LIBRARY_PATH, the loader\'s cache, the system\'s directories): "libnothing-here.so.9"');
+    // host.inspect's fields under the same names.
+    const host = trackedHost();
+    const api = await host.inspect(V07);
+    const cli = JSON.parse(pluginRun(['inspect', '--load', V07, '--json']).stdout).result;
+    for (const key of Object.keys(api)) expect(cli[key]).toEqual((api as Record<string, unknown>)[key]);
+  });
+
+  it('inspect runs no constructor unless --load: a library whose constructor crashes is listed, and crashes only when loaded', () => {
+    const listed = pluginRun(['inspect', fixture('ctor_crash'), '--json']);
+    expect(JSON.parse(listed.stdout).result).toMatchObject({ abi: 'c', loaded: false, functions: ['ctor_crash_dummy'] });
+    const loaded = pluginRun(['inspect', '--load', '--timeout', '5s', fixture('ctor_crash'), '--json']);
+    expect(JSON.parse(loaded.stdout).error).toMatchObject({ code: 'CRASHED', signal: 'SIGSEGV' });
   });
 });
 

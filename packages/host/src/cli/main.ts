@@ -36,7 +36,9 @@ const words = process.argv.slice(2);
 // Nor one whose environment a call's --env or --pass-env changes.
 const sandboxed = words.some((word) => word === '--sandbox' || word.startsWith('--sandbox-') || word.startsWith('--sandbox='));
 const ownEnv = words[0] !== 'exec' && words.some((word) => /^--(pass-)?env(=|$)/.test(word));
-if (WORKER_COMMANDS.has(words[0] ?? '') && !sandboxed && !ownEnv) prestart.prestartCliWorker(words.some((word) => word === '--memory' || word.startsWith('--memory=')));
+// inspect loads nothing (and so starts no worker) unless --load.
+const idle = words[0] === 'inspect' && !words.includes('--load');
+if (WORKER_COMMANDS.has(words[0] ?? '') && !sandboxed && !ownEnv && !idle) prestart.prestartCliWorker(words.some((word) => word === '--memory' || word.startsWith('--memory=')));
 try {
   await import(`${bundle}plugin-run.js`);
 } finally {
