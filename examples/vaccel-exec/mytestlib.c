@@ -3,9 +3,11 @@
 //   cc -shared -fPIC -O2 -o libmytestlib.so mytestlib.c
 //
 // vAccel's exec ABI: int fn(struct vaccel_arg *read, size_t nr_read, struct vaccel_arg *write, size_t nr_write),
-// 0 meaning success and an errno value (EINVAL …) meaning failure. This file uses the v0.8 layout
-// of struct vaccel_arg (airlock's default); build with -DVACCEL_V07 for the v0.7 layout and call
-// with vaccelArgLayout: 'v0.7' (CLI --vaccel-layout v0.7).
+// 0 meaning success and an errno value (EINVAL …) meaning failure. This file uses the layout of
+// struct vaccel_arg of vAccel's main branch; build with -DVACCEL_V07 for the layout of v0.7.
+// airlock reads the layout from what a library imports: one built against vAccel imports its
+// helpers (vaccel_arg_array_* on main, vaccel_extract_serial_arg … in v0.7). This one needs no
+// libvaccel, so it keeps a weak, unresolved reference to its version's helper to say which.
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,6 +23,8 @@ struct vaccel_arg {
   void *buf;
 };
 #define ARG_TYPE(a) ((a)->argtype)
+extern void *vaccel_extract_serial_arg(struct vaccel_arg *args, int idx) __attribute__((weak));
+__attribute__((used)) static void *const layout_marker = (void *)&vaccel_extract_serial_arg;
 #else
 struct vaccel_arg {
   void *buf;
@@ -30,6 +34,8 @@ struct vaccel_arg {
   bool owned;
 };
 #define ARG_TYPE(a) ((a)->type)
+extern int vaccel_arg_array_wrap(void *array, struct vaccel_arg *args, size_t count) __attribute__((weak));
+__attribute__((used)) static void *const layout_marker = (void *)&vaccel_arg_array_wrap;
 #endif
 
 int mytestfunc(struct vaccel_arg *read, size_t nr_read, struct vaccel_arg *write, size_t nr_write) {

@@ -126,6 +126,17 @@ describe('the layout of struct vaccel_arg, read from the library', () => {
   });
 });
 
+describe("the vaccel-exec example, as its README says", () => {
+  it('prints {"status":0,"write":[20]} from the CLI and { status: 0, write: [20] } from the API with no option, and inspect says main', async () => {
+    const example = fixture('mytestlib');
+    const run = pluginRun(['call', example, 'mytestfunc', '--read', 'int32:10', '--write', 'int32']);
+    expect(run).toMatchObject({ status: 0, stdout: '{"status":0,"write":[20]}\n' });
+    expect(pluginRun(['inspect', example]).stdout).toMatch(/^abi: vaccel\nvaccel layout: main \(it imports vaccel_arg_array_wrap,/m);
+    const host = trackedHost();
+    expect(await host.call(example, 'mytestfunc', { read: [{ int32: 10 }], write: [{ int32: null }] })).toEqual({ status: 0, write: [20] });
+  });
+});
+
 describe('vAccel statuses', () => {
   it('are PLUGIN_ERROR with the status and what vaccel_exec would return for each version; the next call works', async () => {
     const host = trackedHost();

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // plugin-run: the command line of airlock. Every subcommand runs native code in workers and
-// exits with CONTRACT.md's status for the outcome.
+// exits with the status README.md's Errors table gives the outcome.
 //
 // The version check comes before anything else is imported: on an older Node the dependencies
 // would fail to load with an error that says nothing useful.

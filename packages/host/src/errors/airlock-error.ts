@@ -22,7 +22,7 @@ export interface AirlockErrorFields {
   cause?: unknown;
 }
 
-/** The one error type airlock rejects with; `code` is one of CONTRACT.md's error codes. */
+/** The one error type airlock rejects with; `code` is one of the error codes of README.md's Errors table. */
 export class AirlockError extends Error implements AirlockErrorFields {
   override name = 'AirlockError';
   readonly code: ErrorCode;

@@ -25,7 +25,7 @@ export const LimitKindSchema = z.enum(LIMIT_KINDS);
 /** One of LIMIT_KINDS. */
 export type LimitKind = z.infer<typeof LimitKindSchema>;
 
-/** `plugin-run` exit status for each outcome (CONTRACT.md). */
+/** `plugin-run` exit status for each outcome (README.md, "Errors"). */
 export const EXIT_CODES: Readonly<Record<ErrorCode | 'OK', number>> = {
   OK: 0,
   PLUGIN_ERROR: 1,

@@ -13,7 +13,7 @@ import { type LoadedLibrary, hasSymbol, libraryFunction } from '../loader/librar
 import { cString, isNull, nativeFree, readCString, type NativePointer } from './native-memory.js';
 
 /**
- * The Arroyo plugin ABI (CONTRACT.md), byte for byte on LP64 Linux:
+ * The Arroyo plugin ABI (README.md, "Arroyo's self-describing plugins"), byte for byte on LP64 Linux:
  *
  *   typedef enum { Bool, Int, UInt, Double, String } PluginType;          // int-sized
  *   typedef struct { PluginType tag; union { bool b; int64_t i; uint64_t u; double d; const char *s; }; } PluginValue;

@@ -19,7 +19,7 @@ import { type LoadedLibrary, hasSymbol, libraryFunction } from '../loader/librar
 import { type NativePointer, nativeAlloc, nativeCopy, nativeFree, nativeRead } from './native-memory.js';
 
 /**
- * vAccel's exec ABI (CONTRACT.md):
+ * vAccel's exec ABI (README.md, "vAccel's exec ABI"):
  *
  *   int fn(struct vaccel_arg *read, size_t nr_read, struct vaccel_arg *write, size_t nr_write);
  *
