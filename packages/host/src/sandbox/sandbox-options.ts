@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import type { SameType } from '@airlock/protocol';
 import { AirlockError } from '../errors/airlock-error.js';
 
 /**
@@ -9,19 +10,30 @@ import { AirlockError } from '../errors/airlock-error.js';
  * PID namespace, an unprivileged uid, no network, a read-only view of the system, the library
  * called and the paths given here, and writes only to their own temp dir and `writable`.
  */
+/** What a sandbox lets the plugin reach beside the system, the runtime and the libraries called. */
+export interface SandboxPaths {
+  /** The host's network (its interfaces, loopback included) instead of a network of the worker's own with loopback only. Default false. */
+  network?: boolean | undefined;
+  /** Files and directories the plugin may read, at the same paths (relative ones against the host's cwd). Default []. */
+  readable?: string[] | undefined;
+  /** Files and directories the plugin may read and write, at the same paths. Default []. */
+  writable?: string[] | undefined;
+}
+
+/** The `sandbox` option as the user writes it: `true`, `false`, or what the sandbox shows. */
+export type SandboxOptions = boolean | SandboxPaths;
+
+/** The schema of {@link SandboxOptions} (each key is documented on SandboxPaths). */
 export const SandboxOptionsSchema = z.union([
   z.boolean(),
   z.strictObject({
-    /** The host's network (its interfaces, loopback included) instead of a network of the worker's own with loopback only. Default false. */
     network: z.boolean().default(false),
-    /** Files and directories the plugin may read, at the same paths (relative ones against the host's cwd). Default []. */
     readable: z.array(z.string().min(1)).default([]),
-    /** Files and directories the plugin may read and write, at the same paths. Default []. */
     writable: z.array(z.string().min(1)).default([]),
   }),
 ]);
-/** The `sandbox` option as the user writes it. */
-export type SandboxOptions = z.input<typeof SandboxOptionsSchema>;
+const sandboxMatch: SameType<SandboxOptions, z.input<typeof SandboxOptionsSchema>> = true;
+void sandboxMatch;
 
 /** A sandbox in force: every path absolute and checked to exist. */
 export interface SandboxPolicy {

@@ -1,14 +1,14 @@
 import { tmpdir } from 'node:os';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { type Limits, LimitsSchema, type RegisterResourceResult, type VaccelLayout, VaccelLayoutSchema, decodeValue, encodeValue } from '@airlock/protocol';
+import { type Limits, LimitsSchema, type RegisterResourceResult, type SameType, type VaccelLayout, VaccelLayoutSchema, decodeValue, encodeValue } from '@airlock/protocol';
 import { z } from 'zod';
 import PQueue from 'p-queue';
 import { AirlockError } from '../errors/airlock-error.js';
 import { createTrackedDir, removeTrackedDir } from '../lifecycle/janitor.js';
 import { type SessionCallOptions, SessionCallOptionsSchema, mergeLimits, parseOptions } from '../options/host-options.js';
 import type { WorkerProcess } from '../worker/worker-process.js';
-import { SandboxOptionsSchema } from '../sandbox/sandbox-options.js';
+import { type SandboxOptions, SandboxOptionsSchema } from '../sandbox/sandbox-options.js';
 import type { SandboxView } from '../sandbox/sandbox-view.js';
 
 /** A file of a resource given as bytes. */
@@ -25,22 +25,30 @@ export interface Resource {
 }
 
 /** Options of `host.session()`, checked as the host's are (an unknown key or a bad value is INVALID_ARGUMENT naming it). */
-export const SessionOptionsSchema = z.strictObject({
+export interface SessionOptions {
   /**
    * The sandbox of the session's worker (as the host's `sandbox` option). Default: the host's.
    * The session's rundir is writable in it; libraries the host has called are shown, and so are
    * the policy's paths: a library the session calls must be one of them.
    */
-  sandbox: SandboxOptionsSchema.optional(),
+  sandbox?: SandboxOptions | undefined;
   /** Directory under which the session's rundir is made (relative: to the host's cwd). Default: the OS temp dir. */
-  rundirParent: z.string().min(1).optional(),
+  rundirParent?: string | undefined;
   /** Limits of the session's calls (over the host's). */
-  limits: LimitsSchema.optional(),
+  limits?: Limits | undefined;
   /** Layout of `struct vaccel_arg`. Default: the host's. */
+  vaccelArgLayout?: VaccelLayout | undefined;
+}
+
+/** The schema of {@link SessionOptions}. */
+export const SessionOptionsSchema = z.strictObject({
+  sandbox: SandboxOptionsSchema.optional(),
+  rundirParent: z.string().min(1).optional(),
+  limits: LimitsSchema.optional(),
   vaccelArgLayout: VaccelLayoutSchema.optional(),
 });
-/** Options of `host.session()`. */
-export type SessionOptions = z.input<typeof SessionOptionsSchema>;
+const sessionOptionsMatch: SameType<SessionOptions, z.input<typeof SessionOptionsSchema>> = true;
+void sessionOptionsMatch;
 
 /** What a session takes from its host. */
 export interface SessionContext {
