@@ -144,3 +144,36 @@ describe('maxQueue and idleTimeoutMs', () => {
     expect(host.workerPids).not.toContain(pid);
   });
 });
+
+describe('a logger, and output on success', () => {
+  it('takes a pino-compatible logger: plugin output at info, worker life and calls with their fields', async () => {
+    const logged: Array<[string, Record<string, unknown>, string]> = [];
+    const logger = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (fields: Record<string, unknown>, message: string) => logged.push([level, fields, message])])) as never;
+    const host = trackedHost({ logger });
+    expect(await host.call(HOSTILE(), 'int print_and_return(int)', [7])).toBe(7);
+    await failure(host.call(HOSTILE(), 'int crash_segv(void)'));
+    await expect.poll(() => logged.some(([, , message]) => message === 'airlock worker exited')).toBe(true);
+    const [pid] = [logged.find(([, , m]) => m === 'airlock worker started')![1].workerPid];
+    expect(logged.find(([level, , m]) => level === 'info' && m.includes('7'))).toEqual(['info', { workerPid: pid, stream: 'stdout' }, expect.stringContaining('7')]);
+    expect(logged.filter(([, , m]) => m.startsWith('airlock call')).map(([level, fields, m]) => [level, fields.outcome, m])).toEqual([
+      ['debug', 'ok', 'airlock call ok'],
+      ['debug', 'CRASHED', 'airlock call CRASHED'],
+    ]);
+    expect(logged.find(([, , m]) => m === 'airlock worker exited')).toEqual(['warn', { workerPid: pid, reason: 'crashed', exitCode: null, signal: 'SIGSEGV' }, 'airlock worker exited']);
+    expect(() => trackedHost({ logger: { info: () => undefined } as never })).toThrow(/logger must have debug, info, warn and error methods/);
+  });
+
+  it('callOutput: the call event carries the output of a call that succeeded', async () => {
+    const host = trackedHost({ callOutput: true });
+    const calls: CallEvent[] = [];
+    host.on('call', (event) => calls.push(event));
+    expect(await host.call(HOSTILE(), 'int print_and_return(int)', [42])).toBe(42);
+    expect(calls[0]!.outcome).toBe('ok');
+    expect(calls[0]!.output!.join('\n')).toContain('42');
+    const plain = trackedHost();
+    const quiet: CallEvent[] = [];
+    plain.on('call', (event) => quiet.push(event));
+    await plain.call(HOSTILE(), 'int print_and_return(int)', [1]);
+    expect(quiet[0]!.output).toBeUndefined();
+  });
+});

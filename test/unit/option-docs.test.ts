@@ -19,7 +19,7 @@ function documentedProperties(file: string, name: string): Array<{ property: str
 }
 
 const OPTIONS: Array<[string, string, number]> = [
-  ['packages/host/dist/options/host-options.d.ts', 'HostOptions', 24],
+  ['packages/host/dist/options/host-options.d.ts', 'HostOptions', 26],
   ['packages/host/dist/options/host-options.d.ts', 'CallOptions', 4],
   ['packages/host/dist/options/host-options.d.ts', 'CallManyOptions', 2],
   ['packages/host/dist/options/host-options.d.ts', 'SessionCallOptions', 3],

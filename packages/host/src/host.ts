@@ -42,6 +42,7 @@ import { removeTrackedDir } from './lifecycle/janitor.js';
 import { SandboxView } from './sandbox/sandbox-view.js';
 import { EventEmitter } from 'node:events';
 import { HostMonitor, type HostEvents, type HostStats } from './observe/host-monitor.js';
+import { logTo } from './observe/host-logger.js';
 import { wasReported } from './worker/call-meter.js';
 import { type AnyAsyncFunction, type BoundFunction, bindFunction } from './bind/bound-function.js';
 import type { PrototypeFunction } from './bind/prototype-types.js';
@@ -71,8 +72,9 @@ export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
 
   constructor(options: HostOptions = {}) {
     super();
-    this.monitor = new HostMonitor(this);
     this.options = parseOptions(HostOptionsSchema, options, 'host options');
+    this.monitor = new HostMonitor(this, this.options.callOutput);
+    if (this.options.logger !== undefined) logTo(this, this.options.logger);
     if (this.options.cwd !== undefined) checkDirectory(this.options.cwd, 'cwd');
     this.limits = mergeLimits({ ...DEFAULT_LIMITS }, this.options.limits);
     this.plainCall = { options: parseOptions(CallOptionsSchema, {}, 'call options'), workerLimits: workerSide(this.limits) };

@@ -11,3 +11,4 @@ export type { BoundFunction, AnyAsyncFunction } from './bind/bound-function.js';
 export type { PrototypeFunction, UnknownFunction } from './bind/prototype-types.js';
 export type { HostEvents, HostStats, WorkerStartEvent, WorkerExitEvent, WorkerRetireEvent } from './observe/host-monitor.js';
 export type { CallEvent } from './worker/call-meter.js';
+export type { Logger } from './options/host-options.js';

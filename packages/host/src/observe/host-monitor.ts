@@ -63,7 +63,10 @@ export class HostMonitor implements PoolMonitor {
   readonly calls: { ok: number } & Partial<Record<ErrorCode, number>> = { ok: 0 };
   private readonly emitters = new Map<keyof HostEvents, (payload: never) => void>();
 
-  constructor(private readonly events: EventEmitter<HostEvents>) {}
+  constructor(
+    private readonly events: EventEmitter<HostEvents>,
+    readonly withOutput = false,
+  ) {}
 
   measuring(): boolean {
     return this.events.listenerCount('call') > 0;

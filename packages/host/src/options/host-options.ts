@@ -8,6 +8,14 @@ import { DEFAULT_PASS_ENV } from '../worker/worker-launch.js';
 /** A line of plugin or command output, with the worker that wrote it. */
 export type LogEntry = OutputLine & { workerPid: number };
 
+/** What airlock needs of a logger: pino's four levels, each taking fields and a message. */
+export interface Logger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
 /** The limits a host applies to every call unless the call overrides them. */
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   timeoutMs: 30_000,
@@ -105,6 +113,15 @@ export interface HostOptions {
   /** Receives every line of plugin output, with its stream and worker. If it throws, airlock goes on and warns once. Default: none. */
   onLog?: ((entry: LogEntry) => void) | undefined;
   /**
+   * A logger with pino's methods (`debug`, `info`, `warn`, `error`, each `(fields, message)`):
+   * airlock logs plugin output at info, each worker's start and retirement at debug and info,
+   * its exit at info (warn when it crashed or was killed for a call), each call at debug.
+   * Default: none.
+   */
+  logger?: Logger | undefined;
+  /** The 'call' event carries the call's output (its last lines) also when it succeeded; a failure carries them in `error.output` anyway. Default false. */
+  callOutput?: boolean | undefined;
+  /**
    * Runs every worker in a sandbox (bubblewrap): `true`, or `{ network, readable, writable }`.
    * Plugin code then gets its own PID namespace, uid `nobody`, no network (unless `network`), a
    * read-only view of the system, of the libraries it is asked to call and of `readable`, and
@@ -141,6 +158,10 @@ export const HostOptionsSchema = z.strictObject({
   breakerMaxCooldownMs: nonNegativeInt.default(30_000),
   vaccelArgLayout: VaccelLayoutSchema.default('auto'),
   onLog: z.custom<(entry: LogEntry) => void>((value) => typeof value === 'function', 'onLog must be a function').optional(),
+  logger: z
+    .custom<Logger>((value) => typeof value === 'object' && value !== null && ['debug', 'info', 'warn', 'error'].every((level) => typeof (value as Record<string, unknown>)[level] === 'function'), 'logger must have debug, info, warn and error methods (as pino does)')
+    .optional(),
+  callOutput: z.boolean().default(false),
   sandbox: SandboxOptionsSchema.default(false),
   worker: z.strictObject({ command: z.string().min(1), args: z.array(z.string()).default([]) }).optional(),
 });

@@ -16,6 +16,8 @@ export interface CallEvent {
   peakRssBytes: number | undefined;
   /** The worker that ran it; undefined when the call never reached one. */
   workerPid: number | undefined;
+  /** The call's output, its last lines, with the host's `callOutput` option (on success too). */
+  output?: string[];
 }
 
 /** Errors of calls a worker's meter has reported (the host reports the others: calls that never reached a worker). */
@@ -30,6 +32,8 @@ export function wasReported(error: unknown): boolean {
 export interface WorkerMonitor {
   /** Whether calls are to be measured (CPU and memory: a few reads of /proc per call), i.e. someone listens. */
   measuring(): boolean;
+  /** Whether calls' events carry their output. */
+  readonly withOutput: boolean;
   /** A call settled (every one that reached a worker, measured or not). */
   callSettled(event: CallEvent): void;
   /** A worker retires: it serves no more calls, and ends once those it has settle. */
@@ -50,6 +54,8 @@ export class CallMeter {
     /** The worker's pid (a sandboxed worker's is known once it has answered its handshake). */
     private readonly pid: () => number,
     readonly monitor: WorkerMonitor,
+    /** The running call's output so far (its last lines). */
+    private readonly lines: () => string[],
   ) {}
 
   /** Call `seq` starts running. */
@@ -83,6 +89,7 @@ export class CallMeter {
       cpuMs: cpuNow !== undefined && this.running!.cpuMs !== undefined ? Math.max(0, cpuNow - this.running!.cpuMs) : undefined,
       peakRssBytes: measuring ? readPeakResidentBytes(pid) : undefined,
       workerPid: pid,
+      ...(ran && this.monitor.withOutput && { output: this.lines() }),
     });
   }
 }

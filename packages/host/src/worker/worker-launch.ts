@@ -31,7 +31,7 @@ export function workerLaunch(options: ResolvedHostOptions, sandbox?: SandboxSpaw
     watchIntervalMs: options.watchIntervalMs,
     maxRssBytes: options.maxWorkerRssBytes,
     maxCalls: options.maxCallsPerWorker,
-    onLine: options.onLog ? containedOnLog(options.onLog) : ignoreLine,
+    onLine: lineSink(options),
   };
 }
 
@@ -81,6 +81,18 @@ function withLoaderPath(sandbox: SandboxSpawn, path: string | undefined): Sandbo
 }
 
 const ignoreLine = () => undefined;
+
+/** Where a worker's output lines go: the host's onLog and its logger (at info), each contained. */
+function lineSink(options: ResolvedHostOptions): (line: OutputLine & { workerPid: number }) => void {
+  const onLog = options.onLog ? containedOnLog(options.onLog) : undefined;
+  const logger = options.logger;
+  if (logger === undefined) return onLog ?? ignoreLine;
+  const log = contained((line: OutputLine & { workerPid: number }) => logger.info({ workerPid: line.workerPid, stream: line.stream }, line.line), 'logger');
+  return (line) => {
+    onLog?.(line);
+    log(line);
+  };
+}
 const containedOnLogs = new WeakMap<object, (line: OutputLine & { workerPid: number }) => void>();
 
 /** The host's onLog, contained once per callback (so its error is reported once, not once per worker). */

@@ -178,7 +178,7 @@ export class WorkerProcess {
 
   private constructor(launch: WorkerLaunch, spawned: SpawnedWorker) {
     this.spawned = spawned;
-    this.meter = launch.monitor && new CallMeter(() => this.pid, launch.monitor);
+    this.meter = launch.monitor && new CallMeter(() => this.pid, launch.monitor, () => this.output.lastLines());
     const { child } = spawned;
     this.watchIntervalMs = launch.watchIntervalMs;
     this.maxFrameBytes = launch.maxFrameBytes;
