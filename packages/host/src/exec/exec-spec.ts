@@ -4,7 +4,7 @@
 // tool names looked up on the caller's PATH.
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
-import { type Driver, DriverSchema, type ExecParams, type Limits, LimitsSchema } from '@airlock/protocol';
+import { type Driver, DriverSchema, type ExecParams, type Limits, LimitsSchema, type SameType } from '@airlock/protocol';
 import { z } from 'zod';
 import { AirlockError } from '../errors/airlock-error.js';
 import { parseOptions } from '../options/host-options.js';
@@ -17,36 +17,55 @@ const PathSchema = z.string().min(1);
 /** Files grouped by name: a plain list is the unnamed group. */
 const FileGroupsSchema = z.union([z.array(PathSchema), z.record(z.string().min(1), z.array(PathSchema))]);
 
+/** Files grouped by name (`{ GROUP: [paths] }`), or a plain list: the unnamed group. */
+export type FileGroups = string[] | Record<string, string[]>;
+
 /** The spec of `host.exec`: a command, its driver, its environment, and any limit. */
+export interface ExecSpec extends Limits {
+  /** `exec` (argv, no shell), `bash` or `sh`. Default: `bash` for a string, `exec` for an array. */
+  driver?: Driver | undefined;
+  /** argv for `exec`; a script for `bash`/`sh` (an array is joined by spaces). */
+  run: string | string[];
+  /** Variables set as given. Default {}. */
+  env?: Record<string, string> | undefined;
+  /** Names of the caller's variables passed on (absent ones are skipped). Default []. */
+  passEnv?: string[] | undefined;
+  /** PATH directories replacing the default /usr/local/bin:/usr/bin:/bin. */
+  path?: string[] | undefined;
+  /** Tools put first on PATH: name → executable (a bare name is looked up on the caller's PATH), also as $TOOL_<NAME>. Default {}. */
+  tools?: Record<string, string> | undefined;
+  /** Inputs: SRC, SRC_<GROUP>, LIST_SRC. */
+  deps?: FileGroups | undefined;
+  /** Outputs: OUT, OUT_<GROUP>; their directories are created; a trailing / declares a directory. */
+  out?: FileGroups | undefined;
+  /** Working directory, relative to workspaceRoot. Default: workspaceRoot. */
+  cwd?: string | undefined;
+  /** WORKSPACE_ROOT. Default: the host's cwd. */
+  workspaceRoot?: string | undefined;
+  /** Written to the command's stdin; without it stdin is /dev/null. */
+  stdin?: string | undefined;
+  /** Aborting it cancels the command (CANCELLED), killing its worker if it is running. */
+  signal?: AbortSignal | undefined;
+}
+
+/** The schema of {@link ExecSpec} (each key is documented there). */
 export const ExecSpecSchema = z.strictObject({
   ...LimitsSchema.shape,
-  /** `exec` (argv, no shell), `bash` or `sh`. Default: `bash` for a string, `exec` for an array. */
   driver: DriverSchema.optional(),
-  /** argv for `exec`; a script for `bash`/`sh` (an array is joined by spaces). */
   run: z.union([z.string().min(1), z.array(z.string()).min(1)]),
-  /** Variables set as given. */
   env: z.record(EnvNameSchema, z.string()).default({}),
-  /** Names of the caller's variables passed on (absent ones are skipped). */
   passEnv: z.array(EnvNameSchema).default([]),
-  /** PATH directories replacing the default /usr/local/bin:/usr/bin:/bin. */
   path: z.array(PathSchema).optional(),
-  /** Tools put first on PATH: name → executable (a bare name is looked up on the caller's PATH). */
   tools: z.record(z.string().min(1), PathSchema).default({}),
-  /** Inputs: SRC, SRC_<GROUP>, LIST_SRC. */
   deps: FileGroupsSchema.optional(),
-  /** Outputs: OUT, OUT_<GROUP>; their directories are created; a trailing / declares a directory. */
   out: FileGroupsSchema.optional(),
-  /** Working directory, relative to workspaceRoot. Default: workspaceRoot. */
   cwd: PathSchema.optional(),
-  /** WORKSPACE_ROOT. Default: the host's cwd. */
   workspaceRoot: PathSchema.optional(),
-  /** Written to the command's stdin; without it stdin is /dev/null. */
   stdin: z.string().optional(),
-  /** Aborting it cancels the command (CANCELLED), killing its worker if it is running. */
   signal: z.custom<AbortSignal>((value) => value instanceof AbortSignal, 'signal must be an AbortSignal').optional(),
 });
-/** The spec of `host.exec`, as the user writes it. */
-export type ExecSpec = z.input<typeof ExecSpecSchema>;
+const execSpecMatch: SameType<ExecSpec, z.input<typeof ExecSpecSchema>> = true;
+void execSpecMatch;
 
 /** Where the spec is resolved: the host's cwd and the environment `passEnv` reads. */
 export interface CallerContext {

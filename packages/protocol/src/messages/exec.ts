@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SameType } from './limits.js';
 import { WorkerLimitsSchema } from './limits.js';
 
 /** heph's three command drivers. */
@@ -29,12 +30,25 @@ export const ExecParamsSchema = z.object({
 export type ExecParams = z.input<typeof ExecParamsSchema>;
 
 /** Worker → host: a command that exited 0. */
+/** What a command that exited 0 gives (a non-zero exit rejects with PLUGIN_ERROR and its `exitCode`). */
+export interface ExecResult {
+  exitCode: 0;
+  /** Its standard output and error, whole (within the call's maxOutputBytes). */
+  stdout: string;
+  stderr: string;
+  /** The files it wrote where the spec's `out` said: each path and its size in bytes. */
+  outputs: Array<{ path: string; size: number }>;
+  /** What the worker changed to make the command run (an environment trimmed to fit the kernel's limit). */
+  warnings?: string[] | undefined;
+}
+
+/** The schema of {@link ExecResult}. */
 export const ExecResultSchema = z.object({
   exitCode: z.literal(0),
   stdout: z.string(),
   stderr: z.string(),
   outputs: z.array(z.object({ path: z.string(), size: z.number().int().nonnegative() })),
-  /** What the worker changed to make the command run (an environment trimmed to fit the kernel's limit). */
   warnings: z.array(z.string()).optional(),
 });
-export type ExecResult = z.infer<typeof ExecResultSchema>;
+const execResultMatch: SameType<ExecResult, z.infer<typeof ExecResultSchema>> = true;
+void execResultMatch;
