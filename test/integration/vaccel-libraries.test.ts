@@ -292,6 +292,32 @@ describe('one library per worker', () => {
   });
 });
 
+describe('a library that attacks the watch on its own file', () => {
+  it('closing the watch descriptor does not get it served stale: the worker stats instead', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-watch-'));
+    try {
+      const library = join(dir, 'libsneaky.so');
+      const build = (value: number) => {
+        writeFileSync(join(dir, 'sneaky.c'), `#include <unistd.h>\nint version(void) { return ${value}; }\nint close_high(void) { for (int fd = 512; fd < 1024; fd++) close(fd); return 0; }\n`);
+        execFileSync('cc', ['-shared', '-fPIC', '-o', join(dir, 'next.so'), join(dir, 'sneaky.c')]);
+        renameSync(join(dir, 'next.so'), library);
+      };
+      build(1);
+      const host = trackedHost({ workers: 1 });
+      expect(await host.call(library, 'int close_high(void)')).toBe(0);
+      const [pid] = host.workerPids;
+      expect(await host.call(library, 'int version(void)')).toBe(1);
+      // The same worker, its watch gone.
+      expect(host.workerPids).toEqual([pid]);
+      build(2);
+      expect(await host.call(library, 'int version(void)')).toBe(2);
+      expect(host.workerPids).not.toContain(pid);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the environment a vAccel library needs', () => {
   it('finds libvaccel.so.0 through the caller LD_LIBRARY_PATH for plugin-run call, and through --env', () => {
     const args = ['call', MAIN_PLAIN, 'mytestfunc', '--read', 'int32:10', '--write', 'int32', '--json'];

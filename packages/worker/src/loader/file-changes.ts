@@ -1,4 +1,7 @@
-import { F_DUPFD_CLOEXEC, IN, close, fcntl3, inotifyAddWatch, inotifyInit1, readInto } from '../native/libc.js';
+import { F_DUPFD_CLOEXEC, IN, close, errno, fcntl3, inotifyAddWatch, inotifyInit1, readInto } from '../native/libc.js';
+
+/** read(2)'s errno when a non-blocking descriptor has nothing to read. */
+const EAGAIN = 11;
 
 /** Lowest number the watch descriptor is moved to: the lowest free descriptor stays where calls expect it (the hygiene check watches it). */
 const WATCH_FD_FLOOR = 512;
@@ -12,7 +15,7 @@ const WATCHED = IN.MODIFY | IN.ATTRIB | IN.CLOSE_WRITE | IN.DELETE_SELF | IN.MOV
  * Where inotify is not to be had (no instance left for the user), every check says "maybe".
  */
 export class FileChanges {
-  private readonly fd: number;
+  private fd: number;
   private readonly buffer = Buffer.alloc(4096);
   /** Bumped whenever events came: a library checked at an older count is checked again. */
   private count = 1;
@@ -38,7 +41,14 @@ export class FileChanges {
   current(): number {
     if (this.fd < 0) return (this.count += 1);
     let events = false;
-    while (readInto(this.fd, this.buffer, this.buffer.length) > 0) events = true;
+    let read: number;
+    while ((read = readInto(this.fd, this.buffer, this.buffer.length)) > 0) events = true;
+    // Nothing to read is EAGAIN; anything else (a plugin closed or replaced the descriptor) and
+    // the watch cannot be trusted any more: every check stats from now on.
+    if (read < 0 && errno() !== EAGAIN) {
+      this.fd = -1;
+      return (this.count += 1);
+    }
     if (events) this.count += 1;
     return this.count;
   }
