@@ -1,5 +1,5 @@
 import type { ErrorCode } from '@airlock/protocol';
-import type { CallOutcome, RunRequest } from './worker-process.js';
+import type { CallOutcome, RunRequest } from './call-types.js';
 import { readCpuMs, readPeakResidentBytes } from './proc-reader.js';
 
 /** One settled call, as the host's `'call'` event reports it. */

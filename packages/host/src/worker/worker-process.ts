@@ -5,10 +5,8 @@ import {
   type CallRun,
   type FrameWriter,
   type HelloResult,
-  type Isolation,
   type ResultsParams,
   type RetireParams,
-  type Limits,
   Methods,
   REQUESTS,
   RESULT_SCHEMAS,
@@ -19,94 +17,22 @@ import { debuglog } from 'node:util';
 import { type Message, type MessageConnection, ResponseError, createMessageConnection } from 'vscode-jsonrpc/node';
 import { AirlockError } from '../errors/airlock-error.js';
 import { type KillIntent, type WorkerExit, classifyDeath, endReason } from '../errors/classify.js';
-import { CallMeter, type WorkerMonitor } from './call-meter.js';
-import { type OutputLine, OutputCapture } from '../output/output-capture.js';
-import { removeTrackedDir, untrackGroup } from '../lifecycle/janitor.js';
+import { CallMeter } from './call-meter.js';
+import { OutputCapture } from '../output/output-capture.js';
 import { CallWatch } from './call-watch.js';
 import { guardedChannel } from './channel-guard.js';
-import { killCommandGroups, killOrphans, memoryEvidence } from './leftovers.js';
+import { memoryEvidence } from './leftovers.js';
+import { killRemains, releaseRemains } from './worker-remains.js';
 import { findSandboxedWorker, hasExited, killTree } from './proc-reader.js';
 import { takePrestarted } from './prestart.js';
 import { runFrameBytes } from './frame-size.js';
 import { acceptHello, diedBeforeHandshake, helloParams } from './handshake.js';
 import { readResultLog } from './result-log.js';
-import { type SpawnSpec, type SpawnedWorker, StartFailure, spawnWorker } from './worker-spawn.js';
+import { type SpawnedWorker, StartFailure, spawnWorker } from './worker-spawn.js';
 
 export { StartFailure } from './worker-spawn.js';
-
-/** How to start a worker process. */
-export interface WorkerLaunch extends SpawnSpec {
-  startTimeoutMs: number;
-  watchIntervalMs: number;
-  /** A worker resident past this after a call retires (checked by the worker). */
-  maxRssBytes?: number | undefined;
-  /** Calls a worker serves before it retires. */
-  maxCalls?: number | undefined;
-  onLine: (line: OutputLine & { workerPid: number }) => void;
-  /** Told of every call that settles and of the worker's retirement (the host's events and stats). */
-  monitor?: WorkerMonitor | undefined;
-}
-
-/** What a call tells the worker process besides its params. */
-export interface CallInfo {
-  limits: Limits;
-  /** For messages: `calling int f(int) in ./lib.so`. */
-  operation: string;
-  signal?: AbortSignal | undefined;
-  /**
-   * Turns the (schema-checked) result into the caller's value, throwing when it does not fit
-   * what the call declared: the call is then a PROTOCOL_ERROR and the worker is killed.
-   */
-  accept?: ((result: unknown) => unknown) | undefined;
-}
-
-/** How one call of a run ended. */
-export type CallOutcome = { value: unknown } | { error: AirlockError };
-
-/**
- * Calls of one function sent to a worker together (`host.call` is a run of one): call `i`
- * takes `args[i]`. The worker runs them one at a time, in order.
- */
-export interface RunRequest {
-  call: Omit<CallParams, 'args'>;
-  /** Wire-encoded arguments of each call. */
-  args: unknown[];
-  isolation: Isolation;
-  /** Settles call `index`, once each. A NotStarted error means it never ran: run it elsewhere. */
-  settle(index: number, outcome: CallOutcome): void;
-  /** Decodes and checks call `index`'s wire value; throws when it does not fit what the call declared. */
-  accept(value: unknown, index: number): unknown;
-}
-
-/**
- * A pipelined call that never started because the worker in front of it died first; the pool
- * runs it on another worker (it never ran, so this is no replay).
- */
-export class NotStarted extends Error {
-  override name = 'NotStarted';
-}
-
-/** Something sent to a worker: a control request (vscode-jsonrpc) or a run of calls (the hot path). */
-interface ActiveCall {
-  info: CallInfo;
-  /** Whether the call is at the head of the queue, running, with its limits armed. */
-  armed: boolean;
-  /** Whether it went out on the channel. */
-  sent: boolean;
-  /** Settled already (cancelled while it waited behind another call); its answer is dropped. */
-  dropped: boolean;
-  method: string;
-  intent: KillIntent | undefined;
-  /** Settles the call if the killed worker is not seen to exit in time. */
-  settleTimer: NodeJS.Timeout | undefined;
-  watch: CallWatch | undefined;
-  timer: NodeJS.Timeout | undefined;
-  onAbort: (() => void) | undefined;
-  /** A control request: its params, and how it settles. */
-  request?: { params: unknown; resolve: (value: unknown) => void; reject: (error: AirlockError) => void };
-  /** A run: what it is, the sequence number of its first call, and how many calls have settled. */
-  run?: { spec: RunRequest; first: number; done: number };
-}
+export { type CallInfo, type CallOutcome, NotStarted, type RunRequest, type WorkerLaunch } from './call-types.js';
+import { type ActiveCall, type CallInfo, NotStarted, type RunRequest, type WorkerLaunch } from './call-types.js';
 
 /** `NODE_DEBUG=airlock`: why workers retire. */
 const debug = debuglog('airlock');
@@ -793,14 +719,7 @@ export class WorkerProcess {
     this.replayLog();
     const call = this.active;
     call?.watch?.sample();
-    // Whatever the plugin left running in the worker's group goes with it.
-    killTree(this.groupPid);
-    if (this.pendingIntent === undefined && !this.spawned.sandboxed) {
-      // It died by itself: what its plugin forked was reparented out of its tree when it died.
-      // Those processes still carry the worker's environment, its own temp dir in it. (In a
-      // sandbox they died with its PID namespace.)
-      killOrphans(this.tempDir, this.spawned.startTime);
-    }
+    killRemains(this.spawned, this.groupPid, this.pendingIntent === undefined);
     // Give the pipes a moment to deliver the plugin's last words.
     await within(this.output.ended, 250);
     if (call && this.active === call) {
@@ -835,12 +754,7 @@ export class WorkerProcess {
     for (const stream of [this.spawned.child.stdout, this.spawned.child.stderr, this.spawned.child.stdio[3]]) {
       (stream as Readable | null)?.destroy();
     }
-    // A sandboxed worker's commands died with its PID namespace, and the groups it listed are
-    // numbered in that namespace, not in this one.
-    if (!this.spawned.sandboxed) killCommandGroups(this.tempDir, this.spawned.startTime, new Set([process.pid, ...[...liveWorkers].map((worker) => worker.groupPid)]));
-    removeTrackedDir(this.tempDir);
-    // Reaped: from now on the number may belong to somebody else's group.
-    untrackGroup(this.groupPid);
+    releaseRemains(this.spawned, this.groupPid, new Set([process.pid, ...[...liveWorkers].map((worker) => worker.groupPid)]));
     return exit;
   }
 }
