@@ -95,11 +95,11 @@ describe('host.stats()', () => {
   it('counts workers, waiting and running calls, and settled calls by outcome', async () => {
     const host = trackedHost({ workers: 1, pipeline: 1 });
     expect(host.stats()).toEqual({ workers: { idle: 0, busy: 0, starting: 0 }, queued: 0, running: 0, calls: { ok: 0 } });
-    const running = host.call(HOSTILE(), SLEEP, [300]);
+    const running = host.call(HOSTILE(), SLEEP, [1500]);
     const waiting = host.call(HOSTILE(), SLEEP, [1]);
-    await expect.poll(() => host.stats().workers.busy).toBe(1);
+    await expect.poll(() => host.stats().workers.busy, { timeout: 5000 }).toBe(1);
     expect(host.stats()).toMatchObject({ queued: 1, running: 1 });
-    expect(await running).toBe(300);
+    expect(await running).toBe(1500);
     expect(await waiting).toBe(1);
     await failure(host.call(HOSTILE(), 'int crash_segv(void)'));
     await failure(host.call(HOSTILE(), SLEEP, []));
@@ -124,7 +124,8 @@ describe('maxQueue and idleTimeoutMs', () => {
   });
 
   it('idleTimeoutMs ends a worker left idle; the next call starts another', async () => {
-    const host = trackedHost({ idleTimeoutMs: 150 });
+    // Generous against a loaded machine: calls 60 ms apart never leave it idle for 600 ms.
+    const host = trackedHost({ idleTimeoutMs: 600 });
     const exits: WorkerExitEvent[] = [];
     host.on('worker-exit', (event) => exits.push(event));
     expect(await host.call(HOSTILE(), SLEEP, [1])).toBe(1);
@@ -135,7 +136,7 @@ describe('maxQueue and idleTimeoutMs', () => {
       expect(await host.call(HOSTILE(), SLEEP, [1])).toBe(1);
     }
     expect(host.workerPids).toEqual([pid]);
-    await expect.poll(() => exits.length, { timeout: 3000 }).toBe(1);
+    await expect.poll(() => exits.length, { timeout: 5000 }).toBe(1);
     expect(exits[0]).toMatchObject({ pid, reason: 'closed' });
     expect(isAlive(pid!)).toBe(false);
     expect(host.workerPids).toEqual([]);
