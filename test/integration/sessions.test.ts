@@ -42,6 +42,19 @@ describe('session options', () => {
     expect(await failure(session.noop())).toMatchObject({ code: 'UNAVAILABLE' });
   });
 
+  it("close with the host's closeGraceMs: a call still running is ended after that grace, not the default 2 s", async () => {
+    const host = trackedHost({ closeGraceMs: 100 });
+    const session = await host.session();
+    expect(await session.call(HOSTILE(), SLEEP, [1])).toBe(1);
+    const running = session.call(HOSTILE(), SLEEP, [10_000]).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    await session.close();
+    expect(Date.now() - started).toBeLessThan(1500);
+    // Ended by its host's close: CANCELLED, as a host's own close settles a running call.
+    expect(await running).toMatchObject({ code: 'CANCELLED', message: expect.stringMatching(/^The host was closed while/) });
+  });
+
   it("resolve relative library and resource paths against the host's cwd", async () => {
     const host = trackedHost({ cwd: dirname(HOSTILE()) });
     await using session = await host.session();
