@@ -244,6 +244,19 @@ describe('one library per worker', () => {
     expect(await shared.call(MAIN, 'mytestfunc', double, { abi: 'vaccel' })).toEqual({ status: 0, write: [20] });
   });
 
+  it('sends each library back to the worker that serves it', async () => {
+    const host = trackedHost({ workers: 2 });
+    const pid = 'int getpid(void)';
+    const types = await host.call(fixture('types'), pid);
+    const hostile = await host.call(fixture('hostile'), pid);
+    expect(hostile).not.toBe(types);
+    for (let round = 0; round < 3; round += 1) {
+      expect(await host.call(fixture('types'), pid)).toBe(types);
+      expect(await host.call(fixture('hostile'), pid)).toBe(hostile);
+    }
+    expect(host.workerPids.sort()).toEqual([types, hostile].sort());
+  });
+
   it('loads a library rebuilt on disk afresh, in a fresh worker', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'airlock-rebuilt-'));
     try {

@@ -272,6 +272,21 @@ export class WorkerPool {
     return true;
   }
 
+  /**
+   * The idle worker a call of `key` takes (its index, -1 for none): the most recently idle of
+   * those serving that library, else of those serving none yet (the library's code is loaded
+   * once rather than in every worker).
+   */
+  private idleFor(key: string | undefined): number {
+    let unowned = -1;
+    for (let i = this.idle.length - 1; i >= 0; i -= 1) {
+      const owner = this.owners.get(this.idle[i]!);
+      if (key === undefined || owner === key) return i;
+      if (owner === undefined && unowned < 0) unowned = i;
+    }
+    return unowned;
+  }
+
   /** Whether a worker may take a call of `key` (undefined: any worker may). */
   private serves(worker: WorkerProcess, key: string | undefined): boolean {
     if (key === undefined) return true;
@@ -281,9 +296,8 @@ export class WorkerPool {
 
   /** One call at a time per worker: an idle worker of the library, a standby one, a new one. */
   private async acquireOne(key: string | undefined): Promise<WorkerProcess> {
-    for (let i = this.idle.length - 1; i >= 0; i -= 1) {
-      if (!this.serves(this.idle[i]!, key)) continue;
-      const worker = this.takeIdle(i);
+    for (let index = this.idleFor(key); index >= 0; index = this.idleFor(key)) {
+      const worker = this.takeIdle(index);
       if (this.fresh(worker)) return worker;
     }
     const ahead = await this.takeAhead();
@@ -312,9 +326,8 @@ export class WorkerPool {
    */
   private async acquirePipelined(key: string | undefined): Promise<WorkerProcess> {
     for (;;) {
-      for (let i = this.idle.length - 1; i >= 0; i -= 1) {
-        if (!this.serves(this.idle[i]!, key)) continue;
-        const worker = this.takeIdle(i);
+      for (let index = this.idleFor(key); index >= 0; index = this.idleFor(key)) {
+        const worker = this.takeIdle(index);
         if (this.fresh(worker) && worker.load === 0) return worker;
       }
       const ahead = await this.takeAhead();
