@@ -306,18 +306,28 @@ describe('one library per worker', () => {
 });
 
 describe('a library that attacks the watch on its own file', () => {
-  it('closing the watch descriptor does not get it served stale: the worker stats instead', async () => {
+  it('putting another file in place of the watch descriptor does not get it served stale: the worker stats instead', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'airlock-watch-'));
     try {
       const library = join(dir, 'libsneaky.so');
       const build = (value: number) => {
-        writeFileSync(join(dir, 'sneaky.c'), `#include <unistd.h>\nint version(void) { return ${value}; }\nint close_high(void) { for (int fd = 512; fd < 1024; fd++) close(fd); return 0; }\n`);
+        // replace_watch finds the worker's inotify descriptor in /proc/self/fd and puts /dev/null
+        // in its place (dup2: the lowest free descriptor stays, so the worker's hygiene sees nothing).
+        writeFileSync(
+          join(dir, 'sneaky.c'),
+          '#include <dirent.h>\n#include <fcntl.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <unistd.h>\n' +
+            `int version(void) { return ${value}; }\n` +
+            'int replace_watch(void) { DIR *d = opendir("/proc/self/fd"); struct dirent *e; int target_fd = -1; char path[64], target[256];\n' +
+            '  while ((e = readdir(d)) != NULL) { snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name); ssize_t n = readlink(path, target, sizeof target - 1);\n' +
+            '    if (n > 0) { target[n] = 0; if (strstr(target, "inotify")) target_fd = atoi(e->d_name); } }\n' +
+            '  closedir(d); if (target_fd < 0) return 0; int null_fd = open("/dev/null", O_RDONLY); dup2(null_fd, target_fd); close(null_fd); return 1; }\n',
+        );
         execFileSync('cc', ['-shared', '-fPIC', '-o', join(dir, 'next.so'), join(dir, 'sneaky.c')]);
         renameSync(join(dir, 'next.so'), library);
       };
       build(1);
       const host = trackedHost({ workers: 1 });
-      expect(await host.call(library, 'int close_high(void)')).toBe(0);
+      expect(await host.call(library, 'int replace_watch(void)')).toBe(1);
       const [pid] = host.workerPids;
       expect(await host.call(library, 'int version(void)')).toBe(1);
       // The same worker, its watch gone.

@@ -1,10 +1,8 @@
-import { F_DUPFD_CLOEXEC, IN, close, errno, fcntl3, inotifyAddWatch, inotifyInit1, readInto } from '../native/libc.js';
+import { IN, errno, inotifyAddWatch, inotifyInit1, readInto } from '../native/libc.js';
 
 /** read(2)'s errno when a non-blocking descriptor has nothing to read. */
 const EAGAIN = 11;
 
-/** Lowest number the watch descriptor is moved to: the lowest free descriptor stays where calls expect it (the hygiene check watches it). */
-const WATCH_FD_FLOOR = 512;
 /** What happens to a file that was rewritten, replaced (its link count drops), moved or removed. */
 const WATCHED = IN.MODIFY | IN.ATTRIB | IN.CLOSE_WRITE | IN.DELETE_SELF | IN.MOVE_SELF;
 
@@ -20,16 +18,14 @@ export class FileChanges {
   /** Bumped whenever events came: a library checked at an older count is checked again. */
   private count = 1;
 
+  /**
+   * Made as the worker starts, before its hygiene baseline is taken (so the descriptor is part of
+   * it). It stays where inotify_init1 puts it: moving it high (F_DUPFD past the table's size)
+   * makes the kernel grow the descriptor table, which in a threaded process waits for an RCU
+   * grace period: 11 ms of every worker's start.
+   */
   constructor() {
-    let fd = inotifyInit1(IN.NONBLOCK | IN.CLOEXEC);
-    if (fd >= 0) {
-      const high = fcntl3(fd, F_DUPFD_CLOEXEC, WATCH_FD_FLOOR) as number;
-      if (high >= 0) {
-        close(fd);
-        fd = high;
-      }
-    }
-    this.fd = fd;
+    this.fd = inotifyInit1(IN.NONBLOCK | IN.CLOEXEC);
   }
 
   /** Watches a file; false when it cannot be watched (its changes are then looked for at every check). */
@@ -43,9 +39,10 @@ export class FileChanges {
     let events = false;
     let read: number;
     while ((read = readInto(this.fd, this.buffer, this.buffer.length)) > 0) events = true;
-    // Nothing to read is EAGAIN; anything else (a plugin closed or replaced the descriptor) and
-    // the watch cannot be trusted any more: every check stats from now on.
-    if (read < 0 && errno() !== EAGAIN) {
+    // Nothing to read is EAGAIN (an inotify descriptor never reads 0 bytes); an end of file or any
+    // other error (a plugin closed the descriptor, or put another file in its place) and the
+    // watch cannot be trusted any more: every check stats from now on.
+    if (read === 0 || (read < 0 && errno() !== EAGAIN)) {
       this.fd = -1;
       return (this.count += 1);
     }
