@@ -75,7 +75,8 @@ describe('one process group, killed as a whole', () => {
     const tree = descendants(host.workerPids[0]!);
     await host.close();
     expect(await running).toBe('CANCELLED');
-    expect(tree.filter(isAlive)).toEqual([]);
+    // SIGKILLed with the worker's group; on a loaded machine the kernel may take a moment to finish them.
+    await expect.poll(() => tree.filter(isAlive), { timeout: 2000 }).toEqual([]);
   });
 });
 
