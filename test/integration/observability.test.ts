@@ -63,6 +63,14 @@ describe('host events', () => {
     controller.abort();
     await failure(host.call(HOSTILE(), SLEEP, [1], { signal: controller.signal }));
     expect(calls[4]).toMatchObject({ outcome: 'CANCELLED', durationMs: 0, workerPid: undefined });
+    // A callMany refused as a whole before any worker: each element counts.
+    const batch = await host.callMany(HOSTILE(), SLEEP, [[1], [2]], { signal: controller.signal });
+    expect(batch.map((s) => s.status)).toEqual(['rejected', 'rejected']);
+    expect(calls.slice(5).map((c) => [c.outcome, c.workerPid])).toEqual([
+      ['CANCELLED', undefined],
+      ['CANCELLED', undefined],
+    ]);
+    expect(host.stats().calls).toMatchObject({ ok: 3, INVALID_ARGUMENT: 1, CANCELLED: 3 });
   });
 
   it('measure nothing when nobody listens to calls, and count them all the same', async () => {

@@ -15,6 +15,7 @@ import {
   ResultError,
   encodeValue,
   isPrototype,
+  isVaccelArgumentsShape,
   withArticle,
 } from '@airlock/protocol';
 import { AirlockError } from './errors/airlock-error.js';
@@ -404,17 +405,12 @@ export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
 
   /** Parses (once) and checks a C call's arguments before any worker is involved; returns the signature. */
   private checkCArguments(fn: string, args: unknown): CallSignature {
-    let signature = this.signatures.get(fn);
+    const signature = this.checkPrototype(fn);
     try {
-      if (signature === undefined) {
-        signature = buildSignature(fn);
-        this.signatures.set(fn, signature);
-      }
       if (!Array.isArray(args)) throw new ArgumentError(`Arguments must be an array, got ${describe(args)}`, 0);
       checkArguments(signature, args);
       return signature;
     } catch (error) {
-      if (error instanceof PrototypeError) throw new AirlockError('INVALID_ARGUMENT', error.message, { details: { prototype: fn } });
       if (error instanceof ArgumentError) throw new AirlockError('INVALID_ARGUMENT', error.message, { argument: error.position });
       throw error;
     }
@@ -471,9 +467,7 @@ function checkDirectory(path: string, option: string): void {
 
 /** `abi: 'auto'` for a symbol called with `{ read, write }`: only vAccel takes arguments of that shape. */
 function inferAbi(abi: Abi, fn: string, args: unknown): Abi {
-  if (abi !== 'auto' || isPrototype(fn) || typeof args !== 'object' || args === null || Array.isArray(args)) return abi;
-  const keys = Object.keys(args);
-  return keys.length > 0 && keys.every((key) => key === 'read' || key === 'write') ? 'vaccel' : abi;
+  return abi === 'auto' && !isPrototype(fn) && isVaccelArgumentsShape(args) ? 'vaccel' : abi;
 }
 
 function describe(value: unknown): string {

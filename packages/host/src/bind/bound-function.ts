@@ -1,4 +1,4 @@
-import { isPrototype } from '@airlock/protocol';
+import { isPrototype, isVaccelArgumentsShape } from '@airlock/protocol';
 import type { CallManyOptions, CallOptions } from '../options/host-options.js';
 
 /** Any function `bind` can stand for: arguments in (whatever its prototype says), a promise of the result out. */
@@ -31,7 +31,7 @@ export interface BindTarget {
 export function bindFunction<F extends AnyAsyncFunction>(host: BindTarget, library: string, fn: string, options: CallOptions = {}): BoundFunction<F> {
   const vaccel = options.abi === 'vaccel';
   const prototype = isPrototype(fn);
-  const argumentsOf = (args: readonly unknown[]): unknown => (vaccel || (!prototype && args.length === 1 && isVaccelShape(args[0])) ? args[0] : args);
+  const argumentsOf = (args: readonly unknown[]): unknown => (vaccel || (!prototype && args.length === 1 && isVaccelArgumentsShape(args[0])) ? args[0] : args);
   const { signal: _signal, ...batchOptions } = options;
   const bound = ((...args: unknown[]) => host.call(library, fn, argumentsOf(args), options)) as unknown as BoundFunction<F>;
   const many = (argsList: ReadonlyArray<readonly unknown[]>, more: CallManyOptions = {}) =>
@@ -42,11 +42,5 @@ export function bindFunction<F extends AnyAsyncFunction>(host: BindTarget, libra
     fn: { value: fn, enumerable: true },
   });
   return bound;
-}
-
-function isVaccelShape(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const keys = Object.keys(value);
-  return keys.length > 0 && keys.every((key) => key === 'read' || key === 'write');
 }
 

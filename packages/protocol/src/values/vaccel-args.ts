@@ -440,6 +440,13 @@ export function prepareVaccelArguments(args: unknown): VaccelArguments {
   return { read, write };
 }
 
+/** Whether a value has the shape only vAccel arguments have: an object whose keys are `read` and/or `write`. */
+export function isVaccelArgumentsShape(value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  const keys = Object.keys(value);
+  return keys.length > 0 && keys.every((key) => key === 'read' || key === 'write');
+}
+
 /** Checks vAccel arguments without keeping the encoding (throws as prepareVaccelArguments does). */
 export function checkVaccelArguments(args: unknown): void {
   prepareVaccelArguments(args);

@@ -152,12 +152,11 @@ function prepare(args: unknown, layout: VaccelLayoutName): VaccelArguments {
     throw error;
   }
   if (layout === 'main') {
-    const tagged = [...prepared.read.map((a) => ['read', a] as const), ...prepared.write.map((a) => ['write', a] as const)].find(([, a]) => a.argtype !== undefined);
-    if (tagged !== undefined) {
-      const [list, arg] = tagged;
-      const position = list === 'read' ? arg.index : prepared.read.length + arg.index;
+    for (const [list, args, first] of [['read', prepared.read, 0], ['write', prepared.write, prepared.read.length]] as const) {
+      const arg = args.find((a) => a.argtype !== undefined);
+      if (arg === undefined) continue;
       throw invalidArgument(`${list}[${arg.index}] (${arg.type.name}) sets argtype, the tag of the v0.7 layout; the main layout has type and custom_type_id (typeId) instead`, {
-        argument: position,
+        argument: first + arg.index,
         details: { list, index: arg.index, type: arg.type.name, layout },
       });
     }

@@ -20,13 +20,7 @@ import { sandboxFrom, workerEnvFrom } from '../options.js';
 export async function runInspect(library: string, options: Record<string, unknown>): Promise<number> {
   const json = Boolean(options.json);
   try {
-    const info = options.load ? await loaded(library, options) : await unloaded(library, options);
-    let elf: ElfExports;
-    try {
-      elf = await readElfExports(info.path);
-    } catch (error) {
-      throw new AirlockError('LOAD_ERROR', (error as Error).message);
-    }
+    const { info, elf } = options.load ? await loaded(library, options) : await unloaded(library, options);
     const report = {
       library,
       path: info.path,
@@ -59,8 +53,23 @@ export async function runInspect(library: string, options: Record<string, unknow
   }
 }
 
+/** What a library's file and the worker (or the file alone) say about it. */
+interface Inspected {
+  info: LibraryInfo;
+  elf: ElfExports;
+}
+
+/** The ELF table of the file at `path`; a file that is not one is LOAD_ERROR. */
+async function readElf(path: string, library: string): Promise<ElfExports> {
+  try {
+    return await readElfExports(path);
+  } catch (error) {
+    throw new AirlockError('LOAD_ERROR', (error as Error).message, { details: { library, path } });
+  }
+}
+
 /** What the file says, read without loading it. */
-async function unloaded(library: string, options: Record<string, unknown>): Promise<LibraryInfo> {
+async function unloaded(library: string, options: Record<string, unknown>): Promise<Inspected> {
   const { env, passEnv } = workerEnvFrom(options);
   const ldLibraryPath = env.LD_LIBRARY_PATH ?? (passEnv.includes('LD_LIBRARY_PATH') ? process.env.LD_LIBRARY_PATH : undefined);
   const path = findLibrary(library, ldLibraryPath, process.cwd());
@@ -75,21 +84,17 @@ async function unloaded(library: string, options: Record<string, unknown>): Prom
       throw new AirlockError('LOAD_ERROR', `Checksum mismatch for ${JSON.stringify(path)}: expected sha256 ${sha256.toLowerCase()}, file has ${actual}`, { details: { library, expected: sha256.toLowerCase(), actual } });
     }
   }
-  let elf: ElfExports;
-  try {
-    elf = await readElfExports(path);
-  } catch (error) {
-    throw new AirlockError('LOAD_ERROR', (error as Error).message, { details: { library, path } });
-  }
-  if (elf.functions.includes('plugin_metadata') || elf.objects.includes('plugin_metadata')) return { path, abi: 'arroyo' };
-  if (vaccelImports(elf.imports).length === 0) return { path, abi: 'c' };
+  const elf = await readElf(path, library);
+  if (elf.functions.includes('plugin_metadata') || elf.objects.includes('plugin_metadata')) return { info: { path, abi: 'arroyo' }, elf };
+  if (vaccelImports(elf.imports).length === 0) return { info: { path, abi: 'c' }, elf };
+  // Unloaded, the libvaccel it binds to is unknown: say so where that would change the layout.
   const { layout, reason, helpers } = decideVaccelLayout(elf.imports, false);
-  const caveat = helpers.some((name) => name.startsWith('vaccel_arg_array_')) ? '' : '; loaded (--load), the libvaccel it binds to may say main';
-  return { path, abi: 'vaccel', vaccel: { layout, reason: `${reason}${layout === 'v0.7' ? caveat : ''}`, helpers: [...helpers] } };
+  const caveat = decideVaccelLayout(elf.imports, true).layout === layout ? '' : '; loaded (--load), the libvaccel it binds to may say main';
+  return { info: { path, abi: 'vaccel', vaccel: { layout, reason: `${reason}${caveat}`, helpers: [...helpers] } }, elf };
 }
 
 /** What a worker that loads it says (constructors run, in the worker). */
-async function loaded(library: string, options: Record<string, unknown>): Promise<LibraryInfo> {
+async function loaded(library: string, options: Record<string, unknown>): Promise<Inspected> {
   const host = createHost({
     workers: 1,
     onLog: stderrLog(options.logLevel as never),
@@ -101,7 +106,8 @@ async function loaded(library: string, options: Record<string, unknown>): Promis
   if (options.logLevel === 'debug') attachDebugLog(host);
   try {
     const sha256 = options.sha256 as string | undefined;
-    return await host.inspect(library, sha256 ? { sha256 } : {});
+    const info = await host.inspect(library, sha256 ? { sha256 } : {});
+    return { info, elf: await readElf(info.path, library) };
   } finally {
     await host.close();
   }
