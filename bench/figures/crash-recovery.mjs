@@ -1,7 +1,7 @@
 // Figure 8: a call that segfaults its worker, then at once (in its rejection handler) an
 // innocent call: the time from the rejection to the innocent call's result. Crashes in a row,
-// no pause between them; the median counts. With the default host, and with `standby: 2` if
-// the host accepts that option (null when it refuses it with INVALID_ARGUMENT).
+// no pause between them; the median counts. With the default host (standby 'auto'), and with
+// `standby: 0` if the host accepts that option (null when it refuses it with INVALID_ARGUMENT).
 import { createHost } from '@airlock/host';
 import { ADD, HOSTILE_LIB, TYPES_LIB, errorRecord, expectEqual, median, now, sleep } from '../lib/common.mjs';
 

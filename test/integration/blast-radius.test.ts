@@ -61,7 +61,8 @@ describe('what a call leaves running strikes no later call', () => {
   });
 
   it('signal handling changed by a call (SIGTERM ignored, SIGCHLD blocked) retires its worker', async () => {
-    const host = trackedHost();
+    // No spares: the host's one worker is the one each call ran on.
+    const host = trackedHost({ standby: 0 });
     expect(await host.call(BLAST(), 'int ignore_signal(int)', [15])).toBe(0);
     const [first] = host.workerPids;
     expect(await host.call(BLAST(), 'int block_signal(int)', [17])).toBe(0);

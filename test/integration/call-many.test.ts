@@ -193,8 +193,26 @@ describe('recovery without waiting', () => {
     expect(before).toContain(next);
   });
 
-  it('standby 0 (the default): no spare, even after a crash', async () => {
-    const host = trackedHost();
+  it("standby 'auto' is the default, and its spares end once workers stop ending (here after idleTimeoutMs)", async () => {
+    const host = trackedHost({ idleTimeoutMs: 1_500 });
+    const crash = await host.call(fixture('hostile'), 'int crash_segv(void)').catch((error: unknown) => error);
+    expect(crash).toMatchObject({ code: 'CRASHED', signal: 'SIGSEGV' });
+    const serving = await host.call(fixture('hostile'), 'int getpid(void)');
+    // One serving, two spares.
+    await expect.poll(() => host.workerPids.length, { timeout: 15_000 }).toBe(3);
+    const spares = host.workerPids.filter((pid) => pid !== serving);
+    expect(spares).toHaveLength(2);
+    // No worker ends for idleTimeoutMs: the spares go (the slot's own worker may go too, being idle as long)…
+    await expect.poll(() => spares.filter((pid) => host.workerPids.includes(pid) || existsSync(`/proc/${pid}`)), { timeout: 15_000 }).toEqual([]);
+    await expect(host.call(fixture('hostile'), 'int abs(int)', [-4])).resolves.toBe(4);
+    // …and the next crash brings them back.
+    await host.call(fixture('hostile'), 'int crash_segv(void)').catch(() => undefined);
+    await expect(host.call(fixture('hostile'), 'int abs(int)', [-3])).resolves.toBe(3);
+    await expect.poll(() => host.workerPids.length, { timeout: 15_000 }).toBe(3);
+  });
+
+  it('standby 0: no spare, even after a crash', async () => {
+    const host = trackedHost({ standby: 0 });
     await host.call(fixture('hostile'), 'int crash_segv(void)').catch(() => undefined);
     const next = await host.call(fixture('hostile'), 'int getpid(void)');
     await new Promise((resolve) => setTimeout(resolve, 300));

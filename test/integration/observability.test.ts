@@ -36,13 +36,15 @@ describe('host events', () => {
     expect(calls[1]).toMatchObject({ outcome: 'CRASHED', workerPid: pid });
     await expect.poll(() => exits.length).toBe(1);
     expect(exits[0]).toEqual({ pid, exitCode: null, signal: 'SIGSEGV', reason: 'crashed' });
-    // The next call: a new worker, and its start.
-    expect(await host.call(HOSTILE(), SLEEP, [1])).toBe(1);
-    expect(starts).toHaveLength(2);
-    expect(starts[1]!.pid).not.toBe(pid);
+    // The next call: a new worker (one started for it, or a spare standby 'auto' started after the crash), and its start.
+    const next = await host.call(HOSTILE(), 'int getpid(void)');
+    expect(next).not.toBe(pid);
+    expect(starts.map((start) => start.pid)).toContain(next);
     await host.close();
-    await expect.poll(() => exits.length).toBe(2);
-    expect(exits[1]).toMatchObject({ pid: starts[1]!.pid, reason: 'closed' });
+    // Every worker that started has ended, closed by the host.
+    await expect.poll(() => exits.length).toBe(starts.length);
+    expect(new Set(exits.map((exit) => exit.pid))).toEqual(new Set(starts.map((start) => start.pid)));
+    expect(exits.slice(1).map((exit) => exit.reason)).toEqual(exits.slice(1).map(() => 'closed'));
   });
 
   it('fire for every callMany element, for calls that never reached a worker, and for retirements', async () => {
@@ -112,7 +114,9 @@ describe('host.stats()', () => {
     await failure(host.call(HOSTILE(), 'int crash_segv(void)'));
     await failure(host.call(HOSTILE(), SLEEP, []));
     expect(await host.call(HOSTILE(), SLEEP, [1])).toBe(1);
-    expect(host.stats()).toEqual({ workers: { idle: 1, busy: 0, starting: 0 }, queued: 0, running: 0, calls: { ok: 3, CRASHED: 1, INVALID_ARGUMENT: 1 } });
+    // Idle: the slot's worker and the two spares standby 'auto' keeps once a worker has crashed.
+    await expect.poll(() => host.stats().workers, { timeout: 15_000 }).toEqual({ idle: 3, busy: 0, starting: 0 });
+    expect(host.stats()).toEqual({ workers: { idle: 3, busy: 0, starting: 0 }, queued: 0, running: 0, calls: { ok: 3, CRASHED: 1, INVALID_ARGUMENT: 1 } });
   });
 });
 

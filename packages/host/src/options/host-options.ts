@@ -45,9 +45,11 @@ export interface HostOptions {
    * waiting for a worker to start, and another starts in the background. Each costs a Node
    * process's memory (about 50 MiB). A number keeps that many from the first call on (or at once
    * with `eager`). `'auto'` keeps none until a worker of the pool has ended under it (a crash, a
-   * limit, a timeout, a cancel, a retirement), then 2: a host fed crashing inputs gets spares
-   * after its first crash, and one whose workers never end starts none (`plugin-run harness`
-   * runs with 'auto'). Default 0: the workers of a host are the ones its slots use.
+   * limit, a timeout, a cancel, a retirement), then 2, and ends them once no worker has ended
+   * for 30 s (or `idleTimeoutMs`, if shorter): a host fed crashing inputs gets spares after its
+   * first crash, one whose workers never end starts none, and one that crashed once does not keep
+   * spares for good. 0 keeps none: the workers of a host are the ones its slots use.
+   * Default 'auto'.
    */
   standby?: number | 'auto' | undefined;
   /**
@@ -139,7 +141,7 @@ export const HostOptionsSchema = z.strictObject({
   workers: z.number().int().min(1).max(256).default(1),
   pipeline: z.number().int().min(1).max(256).default(32),
   eager: z.boolean().default(false),
-  standby: z.union([z.literal('auto'), z.number().int().min(0).max(16)]).default(0),
+  standby: z.union([z.literal('auto'), z.number().int().min(0).max(16)]).default('auto'),
   shareWorkers: z.boolean().default(false),
   maxQueue: z.number().int().min(0).optional(),
   idleTimeoutMs: z.number().int().min(1).optional(),

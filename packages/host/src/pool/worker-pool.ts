@@ -32,8 +32,10 @@ export class WorkerPool {
   private closed = false;
   /** A top-up of the standby workers is due at the next turn. */
   private topUpPending = false;
-  /** Whether a slot's worker has ended under the pool (what `standby: 'auto'` waits for). */
+  /** Whether a slot's worker has ended under the pool lately (what `standby: 'auto'` waits for). */
   private workerLost = false;
+  /** Ends `standby: 'auto'`'s spares once no worker has ended for a while. */
+  private lossQuietTimer: NodeJS.Timeout | undefined;
   /** Calls waiting in the queue, rejected by close(); a running call is left to finish. */
   private readonly waiting = new Set<(error: AirlockError) => void>();
   /** Bumped by renew(): workers started before serve no new call. */
@@ -62,7 +64,7 @@ export class WorkerPool {
   ) {
     this.size = options.size;
     this.pipeline = options.pipeline ?? 1;
-    this.standbyOption = options.standby ?? 0;
+    this.standbyOption = options.standby ?? 'auto';
     this.shared = options.shared ?? false;
     this.monitor = options.monitor;
     this.maxQueue = options.maxQueue ?? Number.POSITIVE_INFINITY;
@@ -233,6 +235,34 @@ export class WorkerPool {
       this.topUpPending = false;
       this.topUpStandby();
     });
+  }
+
+  /**
+   * A slot's worker ended under the pool: `standby: 'auto'` keeps spares from now until no
+   * worker has ended for AUTO_STANDBY_QUIET_MS (or `idleTimeoutMs`, if shorter).
+   */
+  private lostWorker(): void {
+    this.workerLost = true;
+    if (this.standbyOption !== 'auto') return;
+    clearTimeout(this.lossQuietTimer);
+    this.lossQuietTimer = setTimeout(() => this.endSpares(), Math.min(AUTO_STANDBY_QUIET_MS, this.idleTimeoutMs ?? Number.POSITIVE_INFINITY));
+    this.lossQuietTimer.unref();
+  }
+
+  /** Workers have stopped ending: `standby: 'auto'` ends the spares no call took (the slots' own workers stay). */
+  private endSpares(): void {
+    this.lossQuietTimer = undefined;
+    this.workerLost = false;
+    if (this.closed) return;
+    let spares = this.slots.size - this.size;
+    for (let i = this.ahead.length - 1; i >= 0 && spares > 0; i -= 1) {
+      const entry = this.ahead[i]!;
+      if (entry.worker === undefined || entry.worker.load > 0) continue;
+      this.ahead.splice(i, 1);
+      this.slots.delete(entry.worker);
+      spares -= 1;
+      void entry.worker.close(0);
+    }
   }
 
   /** Keeps `standby` workers started or starting ahead of calls (none while the breaker is open). */
@@ -446,7 +476,7 @@ export class WorkerPool {
         const index = this.idle.indexOf(worker);
         if (index >= 0) this.takeIdle(index);
         if (dedicated) return;
-        if (!this.closed && !worker.closedByHost) this.workerLost = true;
+        if (!this.closed && !worker.closedByHost) this.lostWorker();
         // A turn later: a spawn blocks this process for the fork, and the call a caller makes
         // at once after the crash goes first (to a standby worker, if there is one).
         setImmediate(() => this.replace());
@@ -466,6 +496,7 @@ export class WorkerPool {
   /** Ends every worker; calls still queued are rejected, running ones settle as their workers end. */
   async close(graceMs: number): Promise<void> {
     this.closed = true;
+    clearTimeout(this.lossQuietTimer);
     this.queue.clear();
     for (const timer of this.idleTimers.values()) clearTimeout(timer);
     this.idleTimers.clear();
@@ -496,6 +527,8 @@ export interface PoolOptions {
 
 /** Standby workers kept by `standby: 'auto'` once a worker has ended under the pool. */
 const AUTO_STANDBY = 2;
+/** How long `standby: 'auto'` keeps its spares after the last worker that ended (unless idleTimeoutMs is shorter). */
+const AUTO_STANDBY_QUIET_MS = 30_000;
 
 /** A worker started ahead of any call, and whether its start has ended. */
 interface AheadWorker {
