@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ArgumentError, PrototypeError, buildSignature, checkArguments, formatPrototype, parsePrototype } from '@airlock/protocol';
+import { ArgumentError, PrototypeError, ResultError, buildSignature, checkArguments, checkCResult, formatPrototype, parsePrototype } from '@airlock/protocol';
 
 describe('C prototypes', () => {
   it('parses names, multi-word types, pointers and qualifiers', () => {
@@ -45,5 +45,51 @@ describe('C prototypes', () => {
     expect(() => checkArguments(s, [1, -1n, true])).toThrow(/argument 2 \(b: uint64_t\)/);
     expect(() => checkArguments(s, [1, 1, 'yes'])).toThrow(/expects a boolean, got "yes" \(string\)/);
     expect(() => checkArguments(s, [1])).toThrow(/takes 3 arguments/);
+  });
+});
+
+describe('integer bounds, argument and result alike', () => {
+  const types: Array<[string, number, boolean]> = [
+    ['int8_t', 8, true],
+    ['uint8_t', 8, false],
+    ['int16_t', 16, true],
+    ['uint16_t', 16, false],
+    ['int32_t', 32, true],
+    ['uint32_t', 32, false],
+    ['int64_t', 64, true],
+    ['uint64_t', 64, false],
+  ];
+  for (const [name, bits, signed] of types) {
+    it(`${name}: every integer from its minimum to its maximum passes as a number or bigint, one past either end is refused`, () => {
+      const signature = buildSignature(`${name} f(${name} x)`);
+      const min = signed ? -(2n ** BigInt(bits - 1)) : 0n;
+      const max = signed ? 2n ** BigInt(bits - 1) - 1n : 2n ** BigInt(bits) - 1n;
+      const asNumber = (value: bigint) => (value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value);
+      for (const inside of [min, min + 1n, 0n, max - 1n, max]) {
+        expect(() => checkArguments(signature, [asNumber(inside)])).not.toThrow();
+        expect(() => checkArguments(signature, [inside])).not.toThrow();
+        expect(() => checkCResult(signature, [0], asNumber(inside), 1)).not.toThrow();
+      }
+      for (const outside of [min - 1n, max + 1n]) {
+        expect(() => checkArguments(signature, [asNumber(outside)])).toThrow(ArgumentError);
+        expect(() => checkArguments(signature, [outside])).toThrow(new RegExp(`expects an integer from ${min} to ${max}`));
+        expect(() => checkCResult(signature, [0], asNumber(outside), 1)).toThrow(ResultError);
+      }
+      for (const odd of [0.5, Number.NaN, Number.POSITIVE_INFINITY, '1', true, null]) {
+        expect(() => checkArguments(signature, [odd])).toThrow(/argument 1 \(x: /);
+        expect(() => checkCResult(signature, [0], odd, 1)).toThrow(ResultError);
+      }
+    });
+  }
+
+  it('floats take any number (and a bigint as an argument); bool takes booleans and 0/1 as arguments', () => {
+    const double = buildSignature('double f(double x)');
+    for (const value of [0, -0, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60]) expect(() => checkArguments(double, [value])).not.toThrow();
+    expect(() => checkArguments(double, [5n])).not.toThrow();
+    expect(() => checkArguments(double, ['1'])).toThrow(/expects a number, got "1" \(string\)/);
+    const bool = buildSignature('bool f(bool x)');
+    for (const value of [true, false, 0, 1]) expect(() => checkArguments(bool, [value])).not.toThrow();
+    expect(() => checkArguments(bool, [2])).toThrow(/expects a boolean, got 2 \(number\)/);
+    expect(() => checkCResult(bool, [true], 1, 1)).toThrow(ResultError);
   });
 });

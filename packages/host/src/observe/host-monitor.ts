@@ -73,8 +73,12 @@ export class HostMonitor implements PoolMonitor {
   }
 
   callSettled(event: CallEvent): void {
-    this.calls[event.outcome] = (this.calls[event.outcome] ?? 0) + 1;
+    this.callCounted(event.outcome);
     this.emit('call', event);
+  }
+
+  callCounted(outcome: CallEvent['outcome']): void {
+    this.calls[outcome] = (this.calls[outcome] ?? 0) + 1;
   }
 
   workerRetired(pid: number, reason: string): void {

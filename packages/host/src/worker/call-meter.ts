@@ -36,6 +36,8 @@ export interface WorkerMonitor {
   readonly withOutput: boolean;
   /** A call settled (every one that reached a worker, measured or not). */
   callSettled(event: CallEvent): void;
+  /** A call settled and nobody listens for its event: only its outcome is counted. */
+  callCounted(outcome: CallEvent['outcome']): void;
   /** A worker retires: it serves no more calls, and ends once those it has settle. */
   workerRetired(pid: number, reason: string): void;
 }
@@ -77,17 +79,18 @@ export class CallMeter {
 
   private report(spec: RunRequest, seq: number, outcome: CallOutcome): void {
     if ('error' in outcome) reported.add(outcome.error);
+    // Nobody listens (the hot path's common case): no event to build.
+    if (!this.monitor.measuring()) return this.monitor.callCounted('error' in outcome ? outcome.error.code : 'ok');
     const ran = this.running !== undefined && this.running.seq === seq;
-    const measuring = ran && this.monitor.measuring();
     const pid = this.pid();
-    const cpuNow = measuring ? readCpuMs(pid) : undefined;
+    const cpuNow = ran ? readCpuMs(pid) : undefined;
     this.monitor.callSettled({
       library: spec.call.library,
       fn: spec.call.fn,
       outcome: 'error' in outcome ? outcome.error.code : 'ok',
       durationMs: ran ? performance.now() - this.running!.at : 0,
       cpuMs: cpuNow !== undefined && this.running!.cpuMs !== undefined ? Math.max(0, cpuNow - this.running!.cpuMs) : undefined,
-      peakRssBytes: measuring ? readPeakResidentBytes(pid) : undefined,
+      peakRssBytes: ran ? readPeakResidentBytes(pid) : undefined,
       workerPid: pid,
       ...(ran && this.monitor.withOutput && { output: this.lines() }),
     });

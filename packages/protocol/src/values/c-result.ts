@@ -60,6 +60,11 @@ function fitsScalar(type: ScalarType, value: unknown): boolean {
   if (type.kind === 'float') return typeof value === 'number';
   if (typeof value === 'number') {
     if (!Number.isInteger(value)) return false;
+    // Narrower than 64 bits: compared as numbers (the hot path builds no bigint).
+    if (type.bits < 64) {
+      const half = 2 ** (type.bits - 1);
+      return type.signed ? value >= -half && value < half : value >= 0 && value < 2 * half;
+    }
   } else if (typeof value !== 'bigint' || type.bits !== 64) {
     return false;
   }

@@ -151,6 +151,15 @@ export function checkScalar(type: ScalarType, value: unknown, position: number, 
   throw new ArgumentError(`${nameOf(label)} expects ${expectedScalar(type)}, got ${describeValue(value)}`, position);
 }
 
+/** Whether a number is a valid value of a scalar type as it is (false: checkScalar decides, and words the error). */
+function numberFits(type: ScalarType, value: number): boolean {
+  if (type.kind === 'float') return true;
+  if (type.kind === 'bool' || !Number.isSafeInteger(value)) return false;
+  if (type.bits === 64) return type.signed || value >= 0;
+  const half = 2 ** (type.bits - 1);
+  return type.signed ? value >= -half && value < half : value >= 0 && value < 2 * half;
+}
+
 function nameOf(label: string | (() => string)): string {
   return typeof label === 'string' ? label : label();
 }
@@ -177,6 +186,8 @@ export function checkArguments(signature: CallSignature, args: readonly unknown[
 }
 
 function checkArgument(slot: ArgumentSlot, value: unknown, position: number): void {
+  // The hot path: a number that fits, checked without building anything.
+  if (slot.kind === 'scalar' && typeof value === 'number' && numberFits(slot.type, value)) return;
   const label = () => argumentLabel(slot, position);
   switch (slot.kind) {
     case 'scalar':

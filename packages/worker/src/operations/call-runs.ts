@@ -249,12 +249,18 @@ function logEntry(seq: number, outcome: Outcome): LogEntry {
     const line = JSON.stringify([seq, null, outcome.error]);
     return { line, bytes: jsonBytes(line) };
   }
-  const entry = [seq, outcome.value];
-  // Only an object can hold bytes: a number, string or null is the hot path's common case.
-  if (typeof outcome.value !== 'object' || outcome.value === null) {
-    const line = JSON.stringify(entry);
+  const value = outcome.value;
+  // Only an object can hold bytes: a number, string or null is the hot path's common case. A
+  // wire-encoded number is finite and not -0 (encodeValue tags the others), so its JSON is its String.
+  if (typeof value === 'number') {
+    const line = `[${seq},${value}]`;
+    return { line, bytes: line.length };
+  }
+  if (typeof value !== 'object' || value === null) {
+    const line = `[${seq},${JSON.stringify(value)}]`;
     return { line, bytes: jsonBytes(line) };
   }
+  const entry = [seq, value];
   const { json, parts } = serializeWithParts(() => JSON.stringify(entry));
   let bytes = jsonBytes(json);
   if (parts.length === 0) return { line: json, bytes };
