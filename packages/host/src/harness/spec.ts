@@ -22,6 +22,7 @@ import {
 import { LineCounter, type Node as YamlNode, isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { parseDuration, parseSize } from '../cli/options.js';
+import { naturalCompare } from './natural-order.js';
 import { type SandboxOptions, SandboxOptionsSchema } from '../sandbox/sandbox-options.js';
 
 type Abi = z.infer<typeof AbiSchema>;
@@ -40,6 +41,8 @@ export interface HarnessCase {
   name: string;
   /** The group the case belongs to: `cases` or `corpus[i]`. */
   group: string;
+  /** What reports call its group: `cases`, or the corpus entry's `name` (its dir as written by default). */
+  suite: string;
   /** Where the case is written in the spec: `cases[3]` or `corpus[0]`. */
   path: string;
   /** Symbol name or C prototype. */
@@ -453,7 +456,7 @@ function resolveSpec(raw: RawSpec, file: string, located: SpecLocator): HarnessS
         problems.push({ path: inList ? [...at, 'args', error.list!, error.index!] : [...at, 'args'], message: error.message });
       }
     }
-    cases.push({ name: entry.name, group: 'cases', path: `cases[${index}]`, fn: entry.fn, args, abi, limits: entry.limits ?? {}, expect: entry.expect });
+    cases.push({ name: entry.name, group: 'cases', suite: 'cases', path: `cases[${index}]`, fn: entry.fn, args, abi, limits: entry.limits ?? {}, expect: entry.expect });
   });
 
   raw.corpus.forEach((entry, index) => {
@@ -473,10 +476,12 @@ function resolveSpec(raw: RawSpec, file: string, located: SpecLocator): HarnessS
       problems.push({ path: [...at, 'dir'], message: files });
       return;
     }
+    // An empty corpus would pass without testing anything: most often a wrong or unfilled dir.
+    if (files.length === 0) problems.push({ path: [...at, 'dir'], message: `no input files in ${JSON.stringify(entry.dir)} (looked in ${dir}; dot files are skipped): a corpus needs at least one` });
     const prefix = entry.name ?? (relative(base, dir) || '.');
     for (const path of files) {
       const shown = relative(dir, path).split(sep).join('/');
-      cases.push({ name: `${prefix}/${shown}`, group: `corpus[${index}]`, path: `corpus[${index}]`, fn: entry.fn, file: path, abi, limits: entry.limits ?? {}, expect: entry.expect });
+      cases.push({ name: `${prefix}/${shown}`, group: `corpus[${index}]`, suite: prefix, path: `corpus[${index}]`, fn: entry.fn, file: path, abi, limits: entry.limits ?? {}, expect: entry.expect });
     }
   });
 
@@ -516,8 +521,9 @@ function takesBytes(signature: CallSignature): boolean {
 }
 
 /**
- * The regular files under `dir`, recursively (symlinked directories are not followed), sorted,
- * dot files skipped; a string saying what is wrong when it cannot be listed.
+ * The regular files under `dir`, recursively (symlinked directories are not followed), in
+ * natural order (`2` before `10`), dot files skipped; a string saying what is wrong when it
+ * cannot be listed.
  */
 function listCorpus(dir: string, written: string): string[] | string {
   if (!(statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false)) {
@@ -525,7 +531,7 @@ function listCorpus(dir: string, written: string): string[] | string {
   }
   const found: string[] = [];
   const walk = (at: string): void => {
-    const entries = readdirSync(at, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = readdirSync(at, { withFileTypes: true }).sort((a, b) => naturalCompare(a.name, b.name));
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
       const path = join(at, entry.name);
