@@ -5,8 +5,13 @@ import { isAirlockError } from '../errors/airlock-error.js';
 import { createHost } from '../host.js';
 import { DEFAULT_PASS_ENV } from '../worker/worker-launch.js';
 import type { LogEntry } from '../options/host-options.js';
-import type { Expectation, HarnessCase, HarnessSpec } from './spec.js';
+import type { OutputLine } from '../output/output-capture.js';
 import type { SandboxOptions } from '../sandbox/sandbox-options.js';
+import { CallObserver } from './call-observer.js';
+import { type KeptCall, keepInput, openCrashDir, replayCommand } from './crash-store.js';
+import { type Minimized, minimize } from './minimize.js';
+import { type FailureGroup, type Signature, groupFailures, signatureOf } from './signature.js';
+import type { Expectation, HarnessCase, HarnessSpec } from './spec.js';
 
 /** What a call did: its result, or the error it failed with (as AirlockError.toJSON gives it). */
 export type CallSettlement = { ok: true; result: unknown } | { ok: false; error: { code: ErrorCode; message: string; signal?: string; exitCode?: number; limit?: string; output?: string[]; [field: string]: unknown } };
@@ -16,6 +21,8 @@ export interface CaseOutcome {
   name: string;
   /** `cases` or `corpus[i]`. */
   group: string;
+  /** `cases`, or the corpus entry's `name` (its dir as written by default): reports' suites. */
+  suite: string;
   /** Where the case is in the spec: `cases[3]`, `corpus[0]`. */
   path: string;
   fn: string;
@@ -26,8 +33,36 @@ export interface CaseOutcome {
   actual: CallSettlement;
   /** Why the case failed. */
   reason?: string;
-  /** From issuing the call to its settling (includes starting a worker when the slot's last one died). */
+  /** How long the call ran in its worker, in ms: not the wait for a worker to start (a call that never reached one: from issuing to settling). */
   durationMs: number;
+  /** The call's last lines of output with their streams (a success's too). */
+  output?: OutputLine[];
+  /** A failure's signature: the text its group is known by (see `groups`). */
+  signature?: string;
+  /** A failure's group id (file names under `--crashes` start with it). */
+  groupId?: string;
+  /** Where `crashes` kept the failing input. */
+  kept?: string;
+}
+
+/** A group's minimized input: its first input reduced while it still failed with the group's signature. */
+export interface MinimizedInput {
+  /** The input reduced (a corpus file). */
+  from: string;
+  fromBytes: number;
+  bytes: number;
+  /** The reduced input, kept under `crashes` (absent when nothing was smaller). */
+  file?: string;
+  tries: number;
+  /** `done` when no smaller input failed the same way, else the bound that stopped the search. */
+  stoppedBy: Minimized['stoppedBy'];
+}
+
+/** Failures sharing a signature (code, signal or limit, function, masked last line of output). */
+export interface GroupReport extends FailureGroup {
+  /** The command that runs the group's first kept input again. */
+  replay?: string;
+  minimized?: MinimizedInput;
 }
 
 /** Totals of a run. */
@@ -38,6 +73,8 @@ export interface HarnessSummary {
   ran: number;
   passed: number;
   failed: number;
+  /** Distinct signatures among the failures. */
+  groups: number;
   /** Whether the run was interrupted (the signal aborted) before every case ran. */
   interrupted: boolean;
   /** Wall clock of the whole run. */
@@ -47,12 +84,14 @@ export interface HarnessSummary {
   actual: Record<string, number>;
 }
 
-/** Everything a run produced: outcomes in spec order, and the summary. */
+/** Everything a run produced: outcomes in spec order, the failures grouped, and the summary. */
 export interface HarnessRun {
   spec: string;
   library: string;
   startedAt: string;
   summary: HarnessSummary;
+  /** The failures by signature, in the order each was first seen. */
+  groups: GroupReport[];
   outcomes: CaseOutcome[];
 }
 
@@ -66,6 +105,8 @@ export interface RunHarnessOptions {
   onLog?: (entry: LogEntry) => void;
   /** Called as each case settles, with the count settled so far. */
   onOutcome?: (outcome: CaseOutcome, settled: number, total: number) => void;
+  /** Called before each group's minimization starts. */
+  onMinimize?: (group: GroupReport) => void;
   /** Aborting stops issuing calls and cancels those running; the run resolves with what it has. */
   signal?: AbortSignal;
   /** The sandbox of the run's workers (overrides the spec's). */
@@ -74,42 +115,61 @@ export interface RunHarnessOptions {
   env?: Record<string, string>;
   /** Variables of this process passed to the workers, beside the spec's `passEnv` and LD_LIBRARY_PATH. */
   passEnv?: string[];
+  /** A directory (made if missing) to keep each failing corpus input in, with a JSON record beside it. */
+  crashes?: string;
+  /** Reduce each group's first corpus input while it fails with the same signature, within these bounds. */
+  minimize?: { maxTries: number; timeMs: number };
 }
+
+/** Bounds of `--minimize` per group, unless given. */
+export const MINIMIZE_DEFAULTS = { maxTries: 500, timeMs: 60_000 } as const;
 
 /**
  * Runs every case of a spec on one host with `workers` workers, a bounded number of calls in
  * flight. A case that crashes, hangs or exceeds a limit only settles its own outcome: the run
- * always goes on, and the host is closed (no worker left) before this resolves.
+ * always goes on, and the host is closed (no worker left) before this resolves. Failures are
+ * grouped by signature, kept under `crashes` and minimized when asked.
  */
 export async function runHarness(spec: HarnessSpec, options: RunHarnessOptions = {}): Promise<HarnessRun> {
   const workers = options.workers ?? spec.workers ?? 1;
   const startedAt = new Date();
   const started = performance.now();
+  const crashes = options.crashes === undefined ? undefined : openCrashDir(options.crashes);
+  const observer = new CallObserver(options.onLog);
+  const passEnv = [...new Set([...DEFAULT_PASS_ENV, ...(spec.passEnv ?? []), ...(options.passEnv ?? [])])];
+  const env = { ...spec.env, ...options.env };
+  const sandbox = options.sandbox ?? spec.sandbox ?? false;
   const host = createHost({
     workers,
     // Spares once a case has ended its worker: the cases after a crash do not wait for a start.
     standby: 'auto',
     limits: { ...spec.limits, ...options.limits },
-    ...(options.onLog !== undefined && { onLog: options.onLog }),
+    onLog: observer.onLog,
     ...(spec.vaccelArgLayout !== undefined && { vaccelArgLayout: spec.vaccelArgLayout }),
-    sandbox: options.sandbox ?? spec.sandbox ?? false,
-    env: { ...spec.env, ...options.env },
-    passEnv: [...new Set([...DEFAULT_PASS_ENV, ...(spec.passEnv ?? []), ...(options.passEnv ?? [])])],
+    sandbox,
+    env,
+    passEnv,
   });
+  host.on('call', observer.onCall);
+  host.on('worker-exit', (event) => observer.forget(event.pid));
   const outcomes: Array<CaseOutcome | undefined> = new Array(spec.cases.length);
+  const signatures = new Map<CaseOutcome, Signature>();
+  const caseOf = new Map<CaseOutcome, HarnessCase>();
   let next = 0;
   let settled = 0;
   const signal = options.signal;
 
-  const runOne = async (testCase: HarnessCase): Promise<CaseOutcome> => {
+  // One call of a case (with `bytes` in place of its file's), contained: it settles, whatever the library does.
+  const callCase = async (testCase: HarnessCase, bytes?: Uint8Array): Promise<{ actual: CallSettlement; durationMs: number; output?: OutputLine[] }> => {
     const begin = performance.now();
     let actual: CallSettlement;
-    // A signal of its own per call, so the host's listeners never pile up on the run's signal.
+    // A signal of its own per call, so the host's listeners never pile up on the run's signal
+    // (and the call's worker is found by it).
     const call = new AbortController();
     const abort = (): void => call.abort(signal?.reason);
     signal?.addEventListener('abort', abort, { once: true });
     try {
-      const args = testCase.file === undefined ? testCase.args : [new Uint8Array(await readFile(testCase.file))];
+      const args = bytes !== undefined ? [bytes] : testCase.file === undefined ? testCase.args : [new Uint8Array(await readFile(testCase.file))];
       const result = await host.call(spec.library, testCase.fn, args, {
         abi: testCase.abi,
         ...testCase.limits,
@@ -122,11 +182,44 @@ export async function runHarness(spec: HarnessSpec, options: RunHarnessOptions =
     } finally {
       signal?.removeEventListener('abort', abort);
     }
-    const durationMs = Math.round((performance.now() - begin) * 10) / 10;
+    const observed = observer.take(call.signal, actual.ok ? undefined : (actual.error.workerPid as number | undefined));
+    const durationMs = Math.round((observed?.durationMs ?? performance.now() - begin) * 10) / 10;
+    return { actual, durationMs, ...(observed !== undefined && { output: observed.output }) };
+  };
+
+  const keptCall = (testCase: HarnessCase): KeptCall => ({
+    library: spec.library,
+    fn: testCase.fn,
+    abi: testCase.abi,
+    // The limits the call had: the spec's, the run's (the command line's) over them, the case's over both.
+    limits: { ...spec.limits, ...options.limits, ...testCase.limits },
+    ...(spec.sha256 !== undefined && { sha256: spec.sha256 }),
+    ...(spec.vaccelArgLayout !== undefined && { vaccelArgLayout: spec.vaccelArgLayout }),
+    ...(Object.keys(env).length > 0 && { env }),
+    passEnv,
+    ...(sandbox !== false && { sandbox }),
+  });
+
+  const keep = async (testCase: HarnessCase, outcome: CaseOutcome, sig: Signature, bytes: Uint8Array, stem: string, minimizedFrom?: string): Promise<string> =>
+    keepInput(crashes!, stem, bytes, {
+      group: sig.id,
+      signature: sig.text,
+      outcome: outcome.actual.ok ? { result: outcome.actual.result } : outcome.actual.error,
+      expect: testCase.expect,
+      reason: outcome.reason ?? '',
+      output: outputLines(outcome),
+      source: { spec: spec.file, case: outcome.name, ...(testCase.file !== undefined && { file: testCase.file }) },
+      call: keptCall(testCase),
+      ...(minimizedFrom !== undefined && { minimizedFrom }),
+    });
+
+  const runOne = async (testCase: HarnessCase): Promise<CaseOutcome> => {
+    const { actual, durationMs, output } = await callCase(testCase);
     const reason = judge(testCase.expect, actual);
-    return {
+    const outcome: CaseOutcome = {
       name: testCase.name,
       group: testCase.group,
+      suite: testCase.suite,
       path: testCase.path,
       fn: testCase.fn,
       ...(testCase.file !== undefined && { file: testCase.file }),
@@ -135,7 +228,18 @@ export async function runHarness(spec: HarnessSpec, options: RunHarnessOptions =
       actual,
       ...(reason !== undefined && { reason }),
       durationMs,
+      ...(output !== undefined && output.length > 0 && { output }),
     };
+    if (reason === undefined) return outcome;
+    caseOf.set(outcome, testCase);
+    const sig = signatureOf(actual, testCase.fn, outputLines(outcome));
+    signatures.set(outcome, sig);
+    outcome.signature = sig.text;
+    outcome.groupId = sig.id;
+    if (crashes !== undefined && testCase.file !== undefined && !isUnreadable(actual)) {
+      outcome.kept = await keep(testCase, outcome, sig, new Uint8Array(await readFile(testCase.file)), sig.id);
+    }
+    return outcome;
   };
 
   const lane = async (): Promise<void> => {
@@ -148,14 +252,52 @@ export async function runHarness(spec: HarnessSpec, options: RunHarnessOptions =
     }
   };
 
+  let done: CaseOutcome[] = [];
+  let groups: GroupReport[] = [];
   try {
     const lanes = Math.max(1, Math.min(options.concurrency ?? workers, spec.cases.length));
     await Promise.all(Array.from({ length: lanes }, lane));
+    done = outcomes.filter((outcome): outcome is CaseOutcome => outcome !== undefined);
+    const failures = done.filter((outcome) => outcome.outcome === 'fail');
+    groups = groupFailures(failures, (outcome) => signatures.get(outcome)!, (outcome) => outcome.file ?? outcome.name);
+    for (const group of groups) {
+      const first = failures.find((outcome) => outcome.groupId === group.id && outcome.kept !== undefined);
+      if (first !== undefined) group.replay = replayCommand(first.kept!);
+    }
+    if (options.minimize !== undefined) {
+      for (const group of groups) {
+        if (signal?.aborted) break;
+        const first = failures.find((outcome) => outcome.groupId === group.id && outcome.file !== undefined && !isUnreadable(outcome.actual));
+        if (first === undefined) continue;
+        const testCase = caseOf.get(first)!;
+        options.onMinimize?.(group);
+        const original = new Uint8Array(await readFile(first.file!));
+        let smallest: CaseOutcome | undefined;
+        const found = await minimize(
+          original,
+          async (candidate) => {
+            if (signal?.aborted) return false;
+            const { actual, durationMs, output } = await callCase(testCase, candidate);
+            const reason = judge(testCase.expect, actual);
+            if (reason === undefined) return false;
+            const { output: _firstOutput, ...rest } = first;
+            const tried: CaseOutcome = { ...rest, actual, reason, durationMs, ...(output !== undefined && output.length > 0 && { output }) };
+            if (signatureOf(actual, testCase.fn, outputLines(tried)).text !== group.signature) return false;
+            smallest = tried;
+            return true;
+          },
+          { ...options.minimize },
+        );
+        group.minimized = { from: first.file!, fromBytes: original.length, bytes: found.bytes.length, tries: found.tries, stoppedBy: found.stoppedBy };
+        if (crashes !== undefined && smallest !== undefined && found.bytes.length < original.length) {
+          group.minimized.file = await keep(testCase, smallest, signatures.get(first)!, found.bytes, `${group.id}-min`, first.kept ?? first.file);
+        }
+      }
+    }
   } finally {
     await host.close();
   }
 
-  const done = outcomes.filter((outcome): outcome is CaseOutcome => outcome !== undefined);
   const actualCounts: Record<string, number> = {};
   for (const outcome of done) {
     const key = outcome.actual.ok ? 'ok' : outcome.actual.error.code;
@@ -171,13 +313,26 @@ export async function runHarness(spec: HarnessSpec, options: RunHarnessOptions =
       ran: done.length,
       passed,
       failed: done.length - passed,
+      groups: groups.length,
       interrupted: signal?.aborted ?? false,
       durationMs: Math.round(performance.now() - started),
       workers,
       actual: actualCounts,
     },
+    groups,
     outcomes: done,
   };
+}
+
+/** An outcome's last lines of output: what was observed, else what its error carries. */
+export function outputLines(outcome: Pick<CaseOutcome, 'output' | 'actual'>): string[] {
+  if (outcome.output !== undefined) return outcome.output.map((line) => line.line);
+  return outcome.actual.ok ? [] : (outcome.actual.error.output ?? []);
+}
+
+/** A corpus file that could not be read: nothing to keep or minimize. */
+function isUnreadable(actual: CallSettlement): boolean {
+  return !actual.ok && actual.error.code === 'INVALID_ARGUMENT' && actual.error.message.startsWith('Cannot read corpus file');
 }
 
 function settlementError(error: unknown, testCase: HarnessCase): Extract<CallSettlement, { ok: false }>['error'] {
