@@ -2,7 +2,9 @@
 // counting the wait for a worker to start) and the lines it wrote, by stream, also when it
 // succeeded. Both come from the host's events, matched to the call through its worker
 // (observe/call-worker.ts): a worker runs one call at a time and reports it ('call' event)
-// just before the call's promise settles, after its output has been read.
+// just before the call's promise settles, after its output has been read. Callers keep one call
+// in flight per worker (the harness's lanes): two calls of one worker settling in one turn would
+// leave only the second's facts to take.
 import type { CallEvent } from '../worker/call-meter.js';
 import { callWorker } from '../observe/call-worker.js';
 import type { LogEntry } from '../options/host-options.js';
@@ -21,14 +23,19 @@ export interface ObservedCall {
 
 /** Collects output per worker and takes each call's facts as its 'call' event reports it. */
 export class CallObserver {
+  /** Lines of each worker's current call, before its event. */
   private readonly lines = new Map<number, OutputLine[]>();
+  /** Each worker's last settled call, until it is taken: lines still arriving join it. */
   private readonly settled = new Map<number, ObservedCall>();
 
   constructor(private readonly forward?: (entry: LogEntry) => void) {}
 
-  /** The host's `onLog`: keeps the line for its worker's current call, then passes it on. */
+  /** The host's `onLog`: keeps the line for its worker's call, then passes it on. */
   readonly onLog = (entry: LogEntry): void => {
-    let lines = this.lines.get(entry.workerPid);
+    // A success's outcome may be read in the same turn as, and before, its last output: a line
+    // arriving after the event belongs to the call the event settled, until that call is taken.
+    const settled = this.settled.get(entry.workerPid);
+    let lines = settled?.output ?? this.lines.get(entry.workerPid);
     if (lines === undefined) this.lines.set(entry.workerPid, (lines = []));
     lines.push({ stream: entry.stream, line: entry.line });
     if (lines.length > KEPT_LINES) lines.shift();
@@ -42,8 +49,13 @@ export class CallObserver {
     this.lines.delete(event.workerPid);
   };
 
-  /** The facts of the call made with `signal` (`pid`: the worker its error names), once only. */
-  take(signal: AbortSignal, pid?: number): ObservedCall | undefined {
+  /**
+   * The facts of the call made with `signal` (`pid`: the worker its error names), once only.
+   * Waits for the event loop's turn to end first, so that output read in the same turn as the
+   * outcome has arrived.
+   */
+  async take(signal: AbortSignal, pid?: number): Promise<ObservedCall | undefined> {
+    await new Promise((resolve) => setImmediate(resolve));
     const worker = callWorker(signal) ?? pid;
     if (worker === undefined) return undefined;
     const observed = this.settled.get(worker);

@@ -19,7 +19,7 @@ import { type Signature, groupFailures, signatureOf } from './signature.js';
 import type { HarnessCase, HarnessSpec } from './spec.js';
 
 /** What the runner takes of a spec: everything but its cases. */
-export type RunnerTarget = Omit<HarnessSpec, 'cases'>;
+export type RunnerTarget = Omit<HarnessSpec, 'cases' | 'corpora'>;
 
 /** The host's settings, over the target's. */
 export interface RunnerOptions {
@@ -99,7 +99,7 @@ export class CaseRunner {
     } finally {
       signal?.removeEventListener('abort', abort);
     }
-    const observed = this.observer.take(call.signal, actual.ok ? undefined : (actual.error.workerPid as number | undefined));
+    const observed = await this.observer.take(call.signal, actual.ok ? undefined : (actual.error.workerPid as number | undefined));
     const durationMs = Math.round((observed?.durationMs ?? performance.now() - begin) * 10) / 10;
     return { actual, durationMs, ...(observed !== undefined && { output: observed.output }) };
   }

@@ -96,7 +96,7 @@ export interface HarnessRun {
 export interface RunHarnessOptions {
   workers?: number;
   limits?: Limits;
-  /** Calls in flight at once; default the worker count (the host's pool queues the rest anyway). */
+  /** Calls in flight at once: at most (and by default) the worker count, one call per worker, so that each call's observed time and output are its own. */
   concurrency?: number;
   /** Receives every line of plugin output. */
   onLog?: (entry: LogEntry) => void;
@@ -158,7 +158,7 @@ export async function runHarness(spec: HarnessSpec, options: RunHarnessOptions =
   let done: CaseOutcome[] = [];
   let groups: GroupReport[] = [];
   try {
-    const lanes = Math.max(1, Math.min(options.concurrency ?? workers, spec.cases.length));
+    const lanes = Math.max(1, Math.min(options.concurrency ?? workers, workers, spec.cases.length));
     await Promise.all(Array.from({ length: lanes }, lane));
     done = outcomes.filter((outcome): outcome is CaseOutcome => outcome !== undefined);
     const failures = done.filter((outcome) => outcome.outcome === 'fail');
