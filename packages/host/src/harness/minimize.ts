@@ -3,6 +3,7 @@
 // becomes the input, and when nothing does the chunks get smaller. Every try is a real call (the
 // caller's `stillFails`), so the search is bounded in tries and in time: it stops with the
 // smallest failing input found so far.
+import { concat } from './bytes.js';
 
 /** Bounds of one minimization. */
 export interface MinimizeBounds {
@@ -95,14 +96,4 @@ export function split(bytes: Uint8Array, n: number): Uint8Array[] {
     at += length;
   }
   return chunks;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

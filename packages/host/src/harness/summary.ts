@@ -1,7 +1,7 @@
 // The summary `plugin-run harness` prints: a table of the outcomes that fits the terminal, the
 // failures by group (one entry per bug, however many inputs reached it) and the totals. Colour
 // only on a terminal (and not with NO_COLOR).
-import { type CaseOutcome, type HarnessRun, describeSettlement, outputLines } from './run-harness.js';
+import { type CaseOutcome, type GroupReport, type HarnessRun, describeSettlement, outputLines } from './run-harness.js';
 
 /** How to render: which rows, how wide, whether in colour. */
 export interface SummaryStyle {
@@ -53,24 +53,7 @@ export function renderSummary(run: HarnessRun, style: SummaryStyle = {}): string
       lines.push([cut(oneLine(outcome.name), nameWidth).padEnd(nameWidth), verdict, cut(actualCell(outcome), actualWidth).padEnd(actualWidth), String(Math.round(outcome.durationMs)).padStart(msWidth)].join('  '));
     }
   }
-  if (run.groups.length > 0) {
-    const failed = run.summary.failed;
-    lines.push('', `Failures: ${failed} in ${run.groups.length} group${run.groups.length === 1 ? '' : 's'} (by signature: code, signal or limit, function, last line of output)`);
-    for (const group of run.groups) {
-      lines.push(`  ${paint('1;31', oneLine(group.signature))}  (${group.count} input${group.count === 1 ? '' : 's'})`);
-      const first = run.outcomes.find((o) => o.groupId === group.id);
-      if (first !== undefined) lines.push(`    ${oneLine(first.name)} (${first.path}): ${oneLine(first.reason ?? '')}`);
-      if (group.examples.length > 1 || first?.file !== undefined) lines.push(`    examples: ${group.examples.map(oneLine).join(', ')}`);
-      const output = first === undefined ? [] : outputLines(first);
-      if (output.length > 0) lines.push('    plugin output (last lines):', ...output.slice(-5).map((line) => `      ${oneLine(line)}`));
-      if (group.replay !== undefined) lines.push(`    replay: ${group.replay}`);
-      const min = group.minimized;
-      if (min !== undefined) {
-        const stopped = min.stoppedBy === 'done' ? '' : ` (stopped by the ${min.stoppedBy === 'tries' ? 'tries' : 'time'} bound)`;
-        lines.push(`    minimized: ${min.fromBytes} → ${min.bytes} byte${min.bytes === 1 ? '' : 's'} in ${min.tries} tr${min.tries === 1 ? 'y' : 'ies'}${stopped}${min.file !== undefined ? `: ${min.file}` : ''}`);
-      }
-    }
-  }
+  lines.push(...renderGroups(run.groups, run.outcomes, run.summary.failed, style.color === true));
   const { summary } = run;
   const actual = Object.entries(summary.actual)
     .map(([code, count]) => `${code} ${count}`)
@@ -81,6 +64,32 @@ export function renderSummary(run: HarnessRun, style: SummaryStyle = {}): string
     `${summary.ran} case${summary.ran === 1 ? '' : 's'}: ${summary.passed} passed, ${summary.failed} failed${interrupted} in ${(summary.durationMs / 1000).toFixed(2)} s on ${summary.workers} worker${summary.workers === 1 ? '' : 's'}${actual ? ` (calls: ${actual})` : ''}`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The failures by group: each signature once with its count, the first failure's reason, the
+ * examples, the plugin's last lines, how to replay it and its minimized input. `outcomes` holds
+ * (at least) each group's first failure.
+ */
+export function renderGroups(groups: readonly GroupReport[], outcomes: readonly CaseOutcome[], failed: number, color = false): string[] {
+  if (groups.length === 0) return [];
+  const paint = (code: string, text: string): string => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const lines = ['', `Failures: ${failed} in ${groups.length} group${groups.length === 1 ? '' : 's'} (by signature: code, signal or limit, function, last line of output)`];
+  for (const group of groups) {
+    lines.push(`  ${paint('1;31', oneLine(group.signature))}  (${group.count} input${group.count === 1 ? '' : 's'})`);
+    const first = outcomes.find((o) => o.groupId === group.id);
+    if (first !== undefined) lines.push(`    ${oneLine(first.name)} (${first.path}): ${oneLine(first.reason ?? '')}`);
+    if (group.examples.length > 1 || first?.file !== undefined || first?.kept !== undefined) lines.push(`    examples: ${group.examples.map(oneLine).join(', ')}`);
+    const output = first === undefined ? [] : outputLines(first);
+    if (output.length > 0) lines.push('    plugin output (last lines):', ...output.slice(-5).map((line) => `      ${oneLine(line)}`));
+    if (group.replay !== undefined) lines.push(`    replay: ${group.replay}`);
+    const min = group.minimized;
+    if (min !== undefined) {
+      const stopped = min.stoppedBy === 'done' ? '' : ` (stopped by the ${min.stoppedBy === 'tries' ? 'tries' : 'time'} bound)`;
+      lines.push(`    minimized: ${min.fromBytes} → ${min.bytes} byte${min.bytes === 1 ? '' : 's'} in ${min.tries} tr${min.tries === 1 ? 'y' : 'ies'}${stopped}${min.file !== undefined ? `: ${min.file}` : ''}`);
+    }
+  }
+  return lines;
 }
 
 function actualCell(outcome: CaseOutcome): string {

@@ -69,6 +69,7 @@ export async function runReplayCommand(file: string, options: Record<string, unk
     ...(call.env !== undefined && { env: call.env }),
     ...(call.passEnv !== undefined && { passEnv: call.passEnv }),
     ...(call.sandbox !== undefined && { sandbox: call.sandbox }),
+    corpora: [],
     cases: [{ name: basename(input), group: 'replay', suite: 'replay', path: 'replay', fn: call.fn, file: input, abi: call.abi, limits: {}, expect: record.expect }],
   };
   const run = await runWithProgress(spec, { ...options, workers: 1 }, {});
