@@ -1,11 +1,10 @@
-// Per-call facts the host's promise does not carry: how long the call ran in its worker (not
-// counting the wait for a worker to start) and the lines it wrote, by stream, also when it
-// succeeded. Both come from the host's events, matched to the call through its worker
-// (observe/call-worker.ts): a worker runs one call at a time and reports it ('call' event)
-// just before the call's promise settles, after its output has been read. Callers keep one call
-// in flight per worker (the harness's lanes): two calls of one worker settling in one turn would
-// leave only the second's facts to take.
-import type { CallEvent } from '../worker/call-meter.js';
+// Per-call facts the host's promise does not carry: how long the call ran once a worker took it
+// (not the wait for a worker to start) and the lines it wrote, by stream, also when it
+// succeeded. The worker and the moment it took the call come from observe/call-worker.ts; the
+// lines from the host's onLog, each stamped as it arrives: a call's lines are its worker's lines
+// since it took the call. Callers keep one call in flight per worker (the harness's lanes), so
+// that the lines of a worker in that time are the call's alone.
+import { performance } from 'node:perf_hooks';
 import { callWorker } from '../observe/call-worker.js';
 import type { LogEntry } from '../options/host-options.js';
 import type { OutputLine } from '../output/output-capture.js';
@@ -15,56 +14,46 @@ const KEPT_LINES = 20;
 
 /** What was observed of one settled call. */
 export interface ObservedCall {
-  /** From when it started running in its worker to when it settled, in ms. */
+  /** From when a worker took it to when it settled, in ms. */
   durationMs: number;
   /** Its last lines of output, each with its stream. */
   output: OutputLine[];
 }
 
-/** Collects output per worker and takes each call's facts as its 'call' event reports it. */
+/** Keeps each worker's last lines with when they arrived. */
 export class CallObserver {
-  /** Lines of each worker's current call, before its event. */
-  private readonly lines = new Map<number, OutputLine[]>();
-  /** Each worker's last settled call, until it is taken: lines still arriving join it. */
-  private readonly settled = new Map<number, ObservedCall>();
+  private readonly lines = new Map<number, Array<OutputLine & { at: number }>>();
+  /** Workers that have ended: their lines go once their last call has taken them. */
+  private readonly ended = new Set<number>();
 
   constructor(private readonly forward?: (entry: LogEntry) => void) {}
 
-  /** The host's `onLog`: keeps the line for its worker's call, then passes it on. */
+  /** The host's `onLog`: keeps the line for its worker, then passes it on. */
   readonly onLog = (entry: LogEntry): void => {
-    // A success's outcome may be read in the same turn as, and before, its last output: a line
-    // arriving after the event belongs to the call the event settled, until that call is taken.
-    const settled = this.settled.get(entry.workerPid);
-    let lines = settled?.output ?? this.lines.get(entry.workerPid);
+    let lines = this.lines.get(entry.workerPid);
     if (lines === undefined) this.lines.set(entry.workerPid, (lines = []));
-    lines.push({ stream: entry.stream, line: entry.line });
+    lines.push({ stream: entry.stream, line: entry.line, at: performance.now() });
     if (lines.length > KEPT_LINES) lines.shift();
     this.forward?.(entry);
   };
 
-  /** The host's 'call' listener: the call that just settled on the event's worker owns its lines. */
-  readonly onCall = (event: CallEvent): void => {
-    if (event.workerPid === undefined) return;
-    this.settled.set(event.workerPid, { durationMs: event.durationMs, output: this.lines.get(event.workerPid) ?? [] });
-    this.lines.delete(event.workerPid);
-  };
-
   /**
-   * The facts of the call made with `signal` (`pid`: the worker its error names), once only.
-   * Waits for the event loop's turn to end first, so that output read in the same turn as the
-   * outcome has arrived.
+   * The facts of the settled call made with `signal`, or undefined when no worker took it.
+   * Waits for the event loop's turn to end first: a success's outcome may be read in the same
+   * turn as, and before, its last output.
    */
-  async take(signal: AbortSignal, pid?: number): Promise<ObservedCall | undefined> {
+  async take(signal: AbortSignal): Promise<ObservedCall | undefined> {
+    const settledAt = performance.now();
     await new Promise((resolve) => setImmediate(resolve));
-    const worker = callWorker(signal) ?? pid;
-    if (worker === undefined) return undefined;
-    const observed = this.settled.get(worker);
-    this.settled.delete(worker);
-    return observed;
+    const taken = callWorker(signal);
+    if (taken === undefined) return undefined;
+    const output = (this.lines.get(taken.pid) ?? []).filter((line) => line.at >= taken.at).map(({ stream, line }) => ({ stream, line }));
+    if (this.ended.delete(taken.pid)) this.lines.delete(taken.pid);
+    return { durationMs: settledAt - taken.at, output };
   }
 
-  /** Forgets the lines of a worker that has ended (its last call's facts wait for that call, which may settle after the exit). */
+  /** A worker has ended: its lines are dropped once its last call has taken them. */
   forget(pid: number): void {
-    this.lines.delete(pid);
+    if (this.lines.has(pid)) this.ended.add(pid);
   }
 }

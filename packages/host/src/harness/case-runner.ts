@@ -71,7 +71,7 @@ export class CaseRunner {
       env: this.env,
       passEnv: this.passEnv,
     });
-    this.host.on('call', this.observer.onCall);
+    // (No 'call' listener: listening makes the host read each call's CPU and memory from /proc.)
     this.host.on('worker-exit', (event) => this.observer.forget(event.pid));
   }
 
@@ -99,7 +99,7 @@ export class CaseRunner {
     } finally {
       signal?.removeEventListener('abort', abort);
     }
-    const observed = await this.observer.take(call.signal, actual.ok ? undefined : (actual.error.workerPid as number | undefined));
+    const observed = await this.observer.take(call.signal);
     const durationMs = Math.round((observed?.durationMs ?? performance.now() - begin) * 10) / 10;
     return { actual, durationMs, ...(observed !== undefined && { output: observed.output }) };
   }

@@ -1,16 +1,23 @@
-// Which worker took a call, by the call's AbortSignal. The 'call' event names its worker but
-// not its call; the harness gives each call a signal of its own and looks its worker up here
-// to match the call with its event (the time it ran, without waiting for a worker to start,
-// and the output of a call that succeeded). Internal: not exported from the package.
+// Which worker took a call, and when, by the call's AbortSignal. A host.call's promise says
+// neither; the harness gives each call a signal of its own and looks it up here to time the
+// call without the wait for a worker to start, and to tell its output from other calls'.
+// Internal: not exported from the package.
+import { performance } from 'node:perf_hooks';
 
-const workers = new WeakMap<AbortSignal, number>();
-
-/** Records that the worker `pid` took the call of `signal` (a call sent again elsewhere is recorded again). */
-export function noteCallWorker(signal: AbortSignal | undefined, pid: number): void {
-  if (signal !== undefined) workers.set(signal, pid);
+/** The worker that took a call and when (performance.now()). */
+export interface CallTaken {
+  pid: number;
+  at: number;
 }
 
-/** The pid of the worker that last took the call of `signal`, if one did. */
-export function callWorker(signal: AbortSignal): number | undefined {
-  return workers.get(signal);
+const taken = new WeakMap<AbortSignal, CallTaken>();
+
+/** Records that the worker `pid` takes the call of `signal` now (a call sent again elsewhere is recorded again). */
+export function noteCallWorker(signal: AbortSignal | undefined, pid: number): void {
+  if (signal !== undefined) taken.set(signal, { pid, at: performance.now() });
+}
+
+/** The worker that last took the call of `signal`, and when, if one did. */
+export function callWorker(signal: AbortSignal): CallTaken | undefined {
+  return taken.get(signal);
 }
