@@ -115,10 +115,7 @@ async function runWithProgress(spec: HarnessSpec, options: Record<string, unknow
       ...extra,
       onLog,
       onOutcome: (outcome, settled) => progress?.update(settled, outcome.outcome === 'fail'),
-      onMinimize: (group) => {
-        progress?.clear();
-        if (process.stderr.isTTY) process.stderr.write(`minimizing ${group.signature} ...\r`);
-      },
+      onMinimize: (group) => progress?.message(`minimizing ${group.signature} …`),
       signal: interrupt.signal,
     });
   } finally {
@@ -167,6 +164,13 @@ class ProgressBar {
     const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
     const elapsed = ((now - this.started) / 1000).toFixed(1);
     process.stderr.write(`\r\u001b[2K[${bar}] ${this.settled}/${this.total}${this.failed > 0 ? `  ${this.failed} failed` : ''}  ${elapsed}s`);
+    this.shown = true;
+  }
+
+  /** Shows a line of text in the bar's place (erased as the bar is). */
+  message(text: string): void {
+    const width = process.stderr.columns ?? 80;
+    process.stderr.write(`\r\u001b[2K${text.length > width - 1 ? `${text.slice(0, width - 2)}…` : text}`);
     this.shown = true;
   }
 
