@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Abi, Limits } from '@airlock/protocol';
 import { CaseRunner, type RunnerOptions, type RunnerTarget, outputLines } from './case-runner.js';
-import { keptName } from './crash-store.js';
+import { keptName, sha256 } from './crash-store.js';
 import { describeResult } from './judge.js';
 import { below, mutate, seeded } from './mutate.js';
 import type { CaseOutcome, GroupReport } from './run-harness.js';
@@ -84,7 +84,7 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
   const runner = new CaseRunner(target, options);
   const signal = options.signal;
   const testCase = (bytes: Uint8Array): HarnessCase => {
-    const name = `fuzz/${keptName('input', bytes).slice('input-'.length)}`;
+    const name = `fuzz/${sha256(bytes).slice(0, 16)}`;
     return { name, group: 'fuzz', suite: 'fuzz', path: 'fuzz', fn: target.fn, abi: target.abi, limits: target.caseLimits, expect: target.expect };
   };
   const corpus: Uint8Array[] = [];
@@ -135,7 +135,7 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
         failed += 1;
         counts.set(outcome.groupId!, (counts.get(outcome.groupId!) ?? 0) + 1);
         // The same input made twice counts twice but is one example.
-        const example = `${outcome.groupId} ${keptName('input', inputs[index]!)}`;
+        const example = `${outcome.groupId} ${sha256(inputs[index]!)}`;
         const kept = examples.filter((other) => other.groupId === outcome.groupId).length;
         if (kept < EXAMPLES && !exampleKeys.has(example)) {
           exampleKeys.add(example);
