@@ -59,7 +59,7 @@ cases:
 `);
     expect(fromJson.library).toBe(join(dir, 'libfake.so'));
     expect(fromJson.workers).toBe(2);
-    expect(fromJson.cases).toEqual([{ name: 'adds', group: 'cases', path: 'cases[0]', fn: ADD, args: [1, 2], abi: 'auto', limits: {}, expect: { result: 3 } }]);
+    expect(fromJson.cases).toEqual([{ name: 'adds', group: 'cases', suite: 'cases', path: 'cases[0]', fn: ADD, args: [1, 2], abi: 'auto', limits: {}, expect: { result: 3 } }]);
     expect(fromYaml.cases).toEqual(fromJson.cases);
     expect({ ...fromYaml, file: '' }).toEqual({ ...fromJson, file: '' });
   });
@@ -128,14 +128,29 @@ cases:
 
   it('expands a corpus: one case per file, sorted, recursive, dot files skipped', () => {
     const spec = json({ library: './libfake.so', corpus: [{ fn: 'uint32_t sum_bytes(const uint8_t *data, size_t len)', dir: 'corpus', expect: { ok: true } }] });
-    expect(spec.cases.map((c) => [c.name, c.group, c.file])).toEqual([
-      ['corpus/a.bin', 'corpus[0]', join(dir, 'corpus/a.bin')],
-      ['corpus/b.bin', 'corpus[0]', join(dir, 'corpus/b.bin')],
-      ['corpus/nested/c.bin', 'corpus[0]', join(dir, 'corpus/nested/c.bin')],
+    expect(spec.cases.map((c) => [c.name, c.group, c.suite, c.file])).toEqual([
+      ['corpus/a.bin', 'corpus[0]', 'corpus', join(dir, 'corpus/a.bin')],
+      ['corpus/b.bin', 'corpus[0]', 'corpus', join(dir, 'corpus/b.bin')],
+      ['corpus/nested/c.bin', 'corpus[0]', 'corpus', join(dir, 'corpus/nested/c.bin')],
     ]);
     expect(spec.cases[0]!.args).toBeUndefined();
     const named = json({ library: 'libc.so.6', corpus: [{ name: 'inputs', fn: 'size_t strlen(const char *s)', dir: './corpus/nested', expect: { ok: true } }] });
-    expect(named.cases.map((c) => c.name)).toEqual(['inputs/c.bin']);
+    expect(named.cases.map((c) => [c.name, c.suite])).toEqual([['inputs/c.bin', 'inputs']]);
+  });
+
+  it('runs corpus files in natural order (2 before 10)', () => {
+    mkdirSync(join(dir, 'numbered'), { recursive: true });
+    for (const name of ['in10.bin', 'in2.bin', 'in1.bin', 'in100.bin']) writeFileSync(join(dir, 'numbered', name), name);
+    const spec = json({ library: 'libc.so.6', corpus: [{ fn: 'size_t strlen(const char *s)', dir: 'numbered', expect: { ok: true } }] });
+    expect(spec.cases.map((c) => c.name)).toEqual(['numbered/in1.bin', 'numbered/in2.bin', 'numbered/in10.bin', 'numbered/in100.bin']);
+  });
+
+  it('refuses an empty corpus directory (it would pass without testing anything), naming it', () => {
+    mkdirSync(join(dir, 'empty/.git'), { recursive: true });
+    writeFileSync(join(dir, 'empty/.keep'), '');
+    const found = problems(() => json({ library: 'libc.so.6', corpus: [{ fn: 'size_t strlen(const char *s)', dir: 'empty', expect: { ok: true } }] }));
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ path: 'corpus[0].dir', message: `no input files in "empty" (looked in ${join(dir, 'empty')}; dot files are skipped): a corpus needs at least one` });
   });
 
   it('loads a file by extension: .json strictly as JSON, anything else as YAML', () => {
@@ -347,11 +362,13 @@ describe('harness: reports', () => {
       spec: '/x/spec.yaml',
       library: '/x/lib"&<>.so',
       startedAt: '2026-01-01T00:00:00.000Z',
-      summary: { total: 1, ran: 1, passed: 0, failed: 1, interrupted: false, durationMs: 5, workers: 1, actual: { CRASHED: 1 } },
+      summary: { total: 1, ran: 1, passed: 0, failed: 1, groups: 0, interrupted: false, durationMs: 5, workers: 1, actual: { CRASHED: 1 } },
+      groups: [],
       outcomes: [
         {
           name: `a <b> & "c" 'd'\n`,
           group: 'cases',
+          suite: 'cases',
           path: 'cases[0]',
           fn: 'int f(void)',
           outcome: 'fail',

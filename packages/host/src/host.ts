@@ -44,6 +44,7 @@ import { SandboxView } from './sandbox/sandbox-view.js';
 import { EventEmitter } from 'node:events';
 import { HostMonitor, type HostEvents, type HostStats } from './observe/host-monitor.js';
 import { logTo } from './observe/host-logger.js';
+import { noteCallWorker } from './observe/call-worker.js';
 import { wasReported } from './worker/call-meter.js';
 import { type AnyAsyncFunction, type BoundFunction, bindFunction } from './bind/bound-function.js';
 import type { PrototypeFunction } from './bind/prototype-types.js';
@@ -142,7 +143,10 @@ export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
     };
     const operation = `calling ${fn} in ${library}`;
     return this.pool.run(
-      (worker) => worker.request('call', params, { limits, operation, signal: opts.signal, accept: (result) => acceptResult(result, signature, args, abi, worker.pid) }),
+      (worker) => {
+        noteCallWorker(opts.signal, worker.pid);
+        return worker.request('call', params, { limits, operation, signal: opts.signal, accept: (result) => acceptResult(result, signature, args, abi, worker.pid) });
+      },
       opts.signal,
       target,
     ) as Promise<T>;

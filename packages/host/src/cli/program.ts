@@ -2,6 +2,7 @@ import { AIRLOCK_VERSION, EXIT_CODES } from '@airlock/protocol';
 import { Command, CommanderError } from 'commander';
 import { registerCall } from './commands/call.js';
 import { registerExec } from './commands/exec.js';
+import { registerFuzz } from './commands/fuzz.js';
 import { registerHarness } from './commands/harness.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerShell } from './commands/shell.js';
@@ -25,6 +26,7 @@ registerInspect(program);
 registerExec(program);
 registerShell(program);
 registerHarness(program);
+registerFuzz(program);
 
 try {
   await program.parseAsync(process.argv);

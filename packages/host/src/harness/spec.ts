@@ -22,6 +22,7 @@ import {
 import { LineCounter, type Node as YamlNode, isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { parseDuration, parseSize } from '../cli/options.js';
+import { naturalCompare } from './natural-order.js';
 import { type SandboxOptions, SandboxOptionsSchema } from '../sandbox/sandbox-options.js';
 
 type Abi = z.infer<typeof AbiSchema>;
@@ -40,6 +41,8 @@ export interface HarnessCase {
   name: string;
   /** The group the case belongs to: `cases` or `corpus[i]`. */
   group: string;
+  /** What reports call its group: `cases`, or the corpus entry's `name` (its dir as written by default). */
+  suite: string;
   /** Where the case is written in the spec: `cases[3]` or `corpus[0]`. */
   path: string;
   /** Symbol name or C prototype. */
@@ -72,6 +75,20 @@ export interface HarnessSpec {
   /** The sandbox of the spec's workers, its paths absolute (relative ones are the spec file's). */
   sandbox?: SandboxOptions;
   cases: HarnessCase[];
+  /** The corpus entries as written, their dirs absolute (the fuzzer takes its fn, expect and dir from one). */
+  corpora: CorpusEntry[];
+}
+
+/** A corpus entry of a spec, resolved. */
+export interface CorpusEntry {
+  /** The prefix of its cases' names: its `name`, or its dir as written. */
+  name: string;
+  fn: string;
+  /** The directory's absolute path. */
+  dir: string;
+  abi: Abi;
+  limits: Limits;
+  expect: Expectation;
 }
 
 /** One thing wrong with a spec: where (a path into it, and the line when known) and what. */
@@ -431,6 +448,7 @@ function resolveSpec(raw: RawSpec, file: string, located: SpecLocator): HarnessS
   };
 
   const cases: HarnessCase[] = [];
+  const corpora: CorpusEntry[] = [];
   const names = new Map<string, number>();
   raw.cases.forEach((entry, index) => {
     const at: PathSegment[] = ['cases', index];
@@ -453,7 +471,7 @@ function resolveSpec(raw: RawSpec, file: string, located: SpecLocator): HarnessS
         problems.push({ path: inList ? [...at, 'args', error.list!, error.index!] : [...at, 'args'], message: error.message });
       }
     }
-    cases.push({ name: entry.name, group: 'cases', path: `cases[${index}]`, fn: entry.fn, args, abi, limits: entry.limits ?? {}, expect: entry.expect });
+    cases.push({ name: entry.name, group: 'cases', suite: 'cases', path: `cases[${index}]`, fn: entry.fn, args, abi, limits: entry.limits ?? {}, expect: entry.expect });
   });
 
   raw.corpus.forEach((entry, index) => {
@@ -473,10 +491,13 @@ function resolveSpec(raw: RawSpec, file: string, located: SpecLocator): HarnessS
       problems.push({ path: [...at, 'dir'], message: files });
       return;
     }
+    // An empty corpus would pass without testing anything: most often a wrong or unfilled dir.
+    if (files.length === 0) problems.push({ path: [...at, 'dir'], message: `no input files in ${JSON.stringify(entry.dir)} (looked in ${dir}; dot files are skipped): a corpus needs at least one` });
     const prefix = entry.name ?? (relative(base, dir) || '.');
+    corpora.push({ name: prefix, fn: entry.fn, dir, abi, limits: entry.limits ?? {}, expect: entry.expect });
     for (const path of files) {
       const shown = relative(dir, path).split(sep).join('/');
-      cases.push({ name: `${prefix}/${shown}`, group: `corpus[${index}]`, path: `corpus[${index}]`, fn: entry.fn, file: path, abi, limits: entry.limits ?? {}, expect: entry.expect });
+      cases.push({ name: `${prefix}/${shown}`, group: `corpus[${index}]`, suite: prefix, path: `corpus[${index}]`, fn: entry.fn, file: path, abi, limits: entry.limits ?? {}, expect: entry.expect });
     }
   });
 
@@ -492,6 +513,7 @@ function resolveSpec(raw: RawSpec, file: string, located: SpecLocator): HarnessS
     ...(raw.passEnv !== undefined && { passEnv: raw.passEnv }),
     ...(raw.sandbox !== undefined && { sandbox: specSandbox(raw.sandbox, base) }),
     cases,
+    corpora,
   };
 }
 
@@ -509,23 +531,24 @@ function checkCaseArguments(signature: CallSignature, written: unknown, args: un
 }
 
 /** Whether a prototype takes one byte buffer (`const uint8_t *data, size_t len`, or a `const char *`). */
-function takesBytes(signature: CallSignature): boolean {
+export function takesBytes(signature: CallSignature): boolean {
   if (signature.slots.length !== 1) return false;
   const slot = signature.slots[0]!;
   return slot.kind === 'string' || (slot.kind === 'array-in' && slot.element.kind === 'int' && slot.element.bits === 8);
 }
 
 /**
- * The regular files under `dir`, recursively (symlinked directories are not followed), sorted,
- * dot files skipped; a string saying what is wrong when it cannot be listed.
+ * The regular files under `dir`, recursively (symlinked directories are not followed), in
+ * natural order (`2` before `10`), dot files skipped; a string saying what is wrong when it
+ * cannot be listed.
  */
-function listCorpus(dir: string, written: string): string[] | string {
+export function listCorpus(dir: string, written: string): string[] | string {
   if (!(statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false)) {
     return `no such directory ${JSON.stringify(written)} (looked for ${dir}; paths are relative to the spec's directory)`;
   }
   const found: string[] = [];
   const walk = (at: string): void => {
-    const entries = readdirSync(at, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = readdirSync(at, { withFileTypes: true }).sort((a, b) => naturalCompare(a.name, b.name));
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
       const path = join(at, entry.name);

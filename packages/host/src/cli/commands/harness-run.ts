@@ -1,7 +1,10 @@
 // What `plugin-run harness` does once its command line has parsed (harness.ts loads it then).
 import { EXIT_CODES, type LogLevel } from '@airlock/protocol';
-import { type CaseOutcome, type HarnessRun, describeSettlement, runHarness } from '../../harness/run-harness.js';
-import { type ReportTarget, writeReports } from '../../harness/reports.js';
+import { basename } from 'node:path';
+import { openCrashDir, readKept } from '../../harness/crash-store.js';
+import { type HarnessRun, type RunHarnessOptions, describeSettlement, outputLines, runHarness } from '../../harness/run-harness.js';
+import { type ReportTarget, describeExpectation, writeReports } from '../../harness/reports.js';
+import { oneLine, renderSummary, terminal } from '../../harness/summary.js';
 import { type HarnessSpec, SpecError, formatProblem, loadSpec } from '../../harness/spec.js';
 import type { LogEntry } from '../../options/host-options.js';
 import { limitsFrom, sandboxFrom, workerEnvFrom } from '../options.js';
@@ -19,8 +22,80 @@ export async function runHarnessCommand(specPath: string, options: Record<string
     if (!(error instanceof SpecError)) throw error;
     return printBadSpec(error, specPath, json);
   }
-  if (spec.cases.length === 0) process.stderr.write(`plugin-run harness: ${specPath}: nothing to run (every corpus dir is empty)\n`);
+  let crashes: string | undefined;
+  try {
+    crashes = options.crashes === undefined ? undefined : openCrashDir(options.crashes as string);
+  } catch (error) {
+    return usageError((error as Error).message, json);
+  }
+  const run = await runWithProgress(spec, options, {
+    ...(crashes !== undefined && { crashes }),
+    ...(options.minimize === true && { minimize: { maxTries: options.minimizeTries as number, timeMs: options.minimizeTime as number } }),
+  });
 
+  let status: number = run.summary.interrupted ? EXIT_INTERRUPTED : run.summary.failed > 0 ? 1 : EXIT_CODES.OK;
+  if (json) process.stdout.write(`${toJson({ ok: status === EXIT_CODES.OK, ...run })}\n`);
+  else process.stdout.write(renderSummary(run, { failuresOnly: Boolean(options.failuresOnly), ...terminal(process.stdout) }));
+  try {
+    await writeReports(run, (options.report as ReportTarget[] | undefined) ?? []);
+  } catch (error) {
+    process.stderr.write(`plugin-run harness: cannot write a report: ${(error as Error).message}\n`);
+    status = EXIT_CODES.INVALID_ARGUMENT;
+  }
+  return status;
+}
+
+/**
+ * `plugin-run harness --replay FILE`: makes the call a kept input's record describes once more
+ * (the command line's limits, sandbox and environment over the record's), and says whether it
+ * failed with the same signature. Exit 0 when it passes now, 1 when it still fails.
+ */
+export async function runReplayCommand(file: string, options: Record<string, unknown>): Promise<number> {
+  const json = Boolean(options.json);
+  let kept: ReturnType<typeof readKept>;
+  try {
+    kept = readKept(file);
+  } catch (error) {
+    return usageError((error as Error).message, json);
+  }
+  const { input, record } = kept;
+  const { call } = record;
+  const spec: HarnessSpec = {
+    file: record.source.spec,
+    library: call.library,
+    limits: call.limits,
+    ...(call.sha256 !== undefined && { sha256: call.sha256 }),
+    ...(call.vaccelArgLayout !== undefined && { vaccelArgLayout: call.vaccelArgLayout as NonNullable<HarnessSpec['vaccelArgLayout']> }),
+    ...(call.env !== undefined && { env: call.env }),
+    ...(call.passEnv !== undefined && { passEnv: call.passEnv }),
+    ...(call.sandbox !== undefined && { sandbox: call.sandbox }),
+    corpora: [],
+    cases: [{ name: basename(input), group: 'replay', suite: 'replay', path: 'replay', fn: call.fn, file: input, abi: call.abi, limits: {}, expect: record.expect }],
+  };
+  const run = await runWithProgress(spec, { ...options, workers: 1 }, {});
+  const outcome = run.outcomes[0];
+  if (outcome === undefined) return EXIT_INTERRUPTED;
+  const reproduced = outcome.signature === record.signature;
+  const status = outcome.outcome === 'pass' ? EXIT_CODES.OK : 1;
+  if (json) {
+    process.stdout.write(`${toJson({ ok: status === EXIT_CODES.OK, reproduced, signature: record.signature, outcome })}\n`);
+    return status;
+  }
+  const lines = [
+    `replay ${input} (${record.bytes} byte${record.bytes === 1 ? '' : 's'}, kept from ${record.source.case})`,
+    `  ${outcome.outcome === 'pass' ? 'pass' : 'FAIL'}: ${describeSettlement(outcome.actual, false)} in ${Math.round(outcome.durationMs)} ms`,
+    `  kept as:  ${record.signature}`,
+    `  now:      ${outcome.signature ?? 'passes (expected ' + describeExpectation(record.expect) + ')'}`,
+    `  ${reproduced ? 'reproduced: the same signature' : 'not reproduced: the signature differs'}`,
+  ];
+  const output = outputLines(outcome);
+  if (output.length > 0) lines.push('  plugin output (last lines):', ...output.slice(-5).map((line) => `    ${oneLine(line)}`));
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return status;
+}
+
+/** Runs a spec with the command line's options, a progress bar on a terminal and Ctrl-C stopping it. */
+async function runWithProgress(spec: HarnessSpec, options: Record<string, unknown>, extra: Pick<RunHarnessOptions, 'crashes' | 'minimize'>): Promise<HarnessRun> {
   const progress = process.stderr.isTTY ? new ProgressBar(spec.cases.length) : undefined;
   const level = options.logLevel as LogLevel;
   const onLog = (entry: LogEntry): void => {
@@ -31,32 +106,29 @@ export async function runHarnessCommand(specPath: string, options: Record<string
   const interrupt = new AbortController();
   const onSigint = (): void => interrupt.abort(new Error('interrupted'));
   process.once('SIGINT', onSigint);
-  let run: HarnessRun;
   try {
-    run = await runHarness(spec, {
+    return await runHarness(spec, {
       ...(options.workers !== undefined && { workers: options.workers as number }),
       limits: limitsFrom(options),
       ...(sandboxFrom(options) !== undefined && { sandbox: sandboxFrom(options) }),
       ...workerEnvFrom(options),
+      ...extra,
       onLog,
       onOutcome: (outcome, settled) => progress?.update(settled, outcome.outcome === 'fail'),
+      onMinimize: (group) => progress?.message(`minimizing ${group.signature} …`),
       signal: interrupt.signal,
     });
   } finally {
     process.removeListener('SIGINT', onSigint);
     progress?.clear();
   }
+}
 
-  let status: number = run.summary.interrupted ? EXIT_INTERRUPTED : run.summary.failed > 0 ? 1 : EXIT_CODES.OK;
-  if (json) process.stdout.write(`${toJson({ ok: status === EXIT_CODES.OK, ...run })}\n`);
-  else process.stdout.write(renderSummary(run, Boolean(options.failuresOnly)));
-  try {
-    await writeReports(run, (options.report as ReportTarget[] | undefined) ?? []);
-  } catch (error) {
-    process.stderr.write(`plugin-run harness: cannot write a report: ${(error as Error).message}\n`);
-    status = EXIT_CODES.INVALID_ARGUMENT;
-  }
-  return status;
+/** A one-line usage error (exit 2): on stderr, or as JSON with --json. */
+function usageError(message: string, json: boolean): number {
+  if (json) process.stdout.write(`${toJson({ ok: false, error: { code: 'INVALID_ARGUMENT', message } })}\n`);
+  else process.stderr.write(`plugin-run harness: ${message}\n`);
+  return EXIT_CODES.INVALID_ARGUMENT;
 }
 
 function printBadSpec(error: SpecError, specPath: string, json: boolean): number {
@@ -68,61 +140,6 @@ function printBadSpec(error: SpecError, specPath: string, json: boolean): number
     process.stderr.write(`plugin-run harness: bad spec (${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}\n`);
   }
   return EXIT_CODES.INVALID_ARGUMENT;
-}
-
-const NAME_WIDTH = 48;
-const ACTUAL_WIDTH = 36;
-
-/**
- * The summary table: one row per outcome (name, pass/FAIL, what the call did, ms), then the
- * reason of each failure with the plugin's last lines, then the totals.
- */
-export function renderSummary(run: HarnessRun, failuresOnly = false): string {
-  const rows = failuresOnly ? run.outcomes.filter((o) => o.outcome === 'fail') : run.outcomes;
-  // (reduce, not Math.max(...spread): a corpus may hold more files than a call takes arguments)
-  const widest = (floor: number, cap: number, cell: (o: CaseOutcome) => string): number => Math.min(cap, rows.reduce((width, o) => Math.max(width, cell(o).length), floor));
-  const nameWidth = widest(4, NAME_WIDTH, (o) => oneLine(o.name));
-  const actualWidth = widest(6, ACTUAL_WIDTH, actualCell);
-  const msWidth = widest(2, Infinity, (o) => String(Math.round(o.durationMs)));
-  const lines: string[] = [];
-  if (rows.length > 0) {
-    lines.push(`${'CASE'.padEnd(nameWidth)}  OUTCOME  ${'ACTUAL'.padEnd(actualWidth)}  ${'MS'.padStart(msWidth)}`);
-    for (const outcome of rows) {
-      const cells = [cut(oneLine(outcome.name), nameWidth).padEnd(nameWidth), (outcome.outcome === 'pass' ? 'pass' : 'FAIL').padEnd(7), cut(actualCell(outcome), actualWidth).padEnd(actualWidth), String(Math.round(outcome.durationMs)).padStart(msWidth)];
-      lines.push(cells.join('  '));
-    }
-  }
-  const failures = run.outcomes.filter((o) => o.outcome === 'fail');
-  if (failures.length > 0) {
-    lines.push('', 'Failures:');
-    for (const outcome of failures) {
-      lines.push(`  ${oneLine(outcome.name)} (${outcome.path}): ${outcome.reason}`);
-      const output = outcome.actual.ok ? undefined : outcome.actual.error.output;
-      if (output && output.length > 0) lines.push('    plugin output (last lines):', ...output.slice(-5).map((line) => `      ${oneLine(line)}`));
-    }
-  }
-  const { summary } = run;
-  const actual = Object.entries(summary.actual)
-    .map(([code, count]) => `${code} ${count}`)
-    .join(', ');
-  const interrupted = summary.interrupted ? `, interrupted after ${summary.ran} of ${summary.total}` : '';
-  lines.push(
-    '',
-    `${summary.ran} case${summary.ran === 1 ? '' : 's'}: ${summary.passed} passed, ${summary.failed} failed${interrupted} in ${(summary.durationMs / 1000).toFixed(2)} s on ${summary.workers} worker${summary.workers === 1 ? '' : 's'}${actual ? ` (calls: ${actual})` : ''}`,
-  );
-  return `${lines.join('\n')}\n`;
-}
-
-function actualCell(outcome: CaseOutcome): string {
-  return oneLine(describeSettlement(outcome.actual, false));
-}
-
-function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
-}
-
-function cut(text: string, width: number): string {
-  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
 }
 
 /** A one-line progress bar on stderr (a terminal only), redrawn at most every 100 ms. */
@@ -147,6 +164,13 @@ class ProgressBar {
     const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
     const elapsed = ((now - this.started) / 1000).toFixed(1);
     process.stderr.write(`\r\u001b[2K[${bar}] ${this.settled}/${this.total}${this.failed > 0 ? `  ${this.failed} failed` : ''}  ${elapsed}s`);
+    this.shown = true;
+  }
+
+  /** Shows a line of text in the bar's place (erased as the bar is). */
+  message(text: string): void {
+    const width = process.stderr.columns ?? 80;
+    process.stderr.write(`\r\u001b[2K${text.length > width - 1 ? `${text.slice(0, width - 2)}…` : text}`);
     this.shown = true;
   }
 
