@@ -46,6 +46,39 @@ describe('pipelining (several calls sent to a worker ahead of its answer)', () =
     expect(await Promise.all(behind)).toEqual([100, 200, 300]);
   });
 
+  it('a call that ended while the one behind it hangs is not blamed for the hang: it returns, and the hang is TIMEOUT', async () => {
+    // The worker runs the quick call, then hangs in the next one before it has reported the
+    // first (outcomes of calls sent ahead go out in chunks): the quick call's clock runs out on
+    // the host while its outcome waits in the worker's result log.
+    const h = host({ workers: 1, pipeline: 4 });
+    await h.call(fixture('hostile'), 'int sleep_ms(int)', [0]);
+    // Quicker than the worker's reporting chunk (a millisecond): its outcome waits for the next one's.
+    const quick = h.call(fixture('hostile'), 'int abs(int)', [-1], { timeoutMs: 300 });
+    const hang = h.call(fixture('hostile'), 'int sleep_forever(void)', [], { timeoutMs: 300 });
+    const after = h.call(fixture('hostile'), 'int sleep_ms(int)', [2], { timeoutMs: 300 });
+    expect(await quick).toBe(1);
+    const error = await failure(hang);
+    expect(error).toMatchObject({ code: 'TIMEOUT' });
+    expect(error.message).toMatch(/^Timed out after 300 ms while calling int sleep_forever\(void\)/);
+    expect(await after).toBe(2);
+    expect(await h.call(fixture('hostile'), 'int sleep_ms(int)', [3])).toBe(3);
+  });
+
+  it('cancelling a call that ended while the one behind it hangs settles it with its value and kills nothing', async () => {
+    const h = host({ workers: 1, pipeline: 4 });
+    await h.call(fixture('hostile'), 'int sleep_ms(int)', [0]);
+    const [pid] = h.workerPids;
+    const controller = new AbortController();
+    // Both with a signal: calls issued together go out in the order they take the same path.
+    const quick = h.call(fixture('hostile'), 'int abs(int)', [-1], { signal: controller.signal });
+    const slow = h.call(fixture('hostile'), 'int sleep_ms(int)', [600], { signal: new AbortController().signal });
+    await new Promise((r) => setTimeout(r, 200));
+    controller.abort();
+    expect(await quick).toBe(1);
+    expect(await slow).toBe(600);
+    expect(h.workerPids).toEqual([pid]);
+  });
+
   it('a call cancelled while it waits behind another settles at once with CANCELLED', async () => {
     const h = host({ workers: 1, pipeline: 4 });
     const sleep = 'int sleep_ms(int)';
