@@ -12,8 +12,9 @@ import type { Readable, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from 'vscode-jsonrpc/node';
 import { AIRLOCK_VERSION, FrameReader, FrameWriter, Methods, PROTOCOL_VERSION } from '@airlock/protocol';
+import { type CallEvent, createHost } from '@airlock/host';
 import { WORKER_ENTRY } from '@airlock/worker';
-import { eventually, fixture } from '../helpers/fixtures.js';
+import { eventually, failure, fixture } from '../helpers/fixtures.js';
 
 const WORKER_START = join(dirname(WORKER_ENTRY), 'lifecycle', 'entry.js');
 let worker: ChildProcess | undefined;
@@ -65,5 +66,27 @@ describe('plugin output and outcomes', () => {
     expect(messages, 'the outcome came before the output was read').toHaveLength(1);
     await eventually(() => messages.length === 2, 10_000, 5);
     expect(messages[1]).toMatchObject({ method: Methods.results.method, params: { first: 0, values: [7] } });
+  });
+});
+
+describe('plugin output and outcomes, through a host', () => {
+  it("every call's output is its own, on the host's pipes (socket pairs): 300 calls sent ahead, each event carries exactly its call's lines", async () => {
+    const host = createHost({ callOutput: true, pipeline: 16, standby: 0 });
+    try {
+      const events: CallEvent[] = [];
+      host.on('call', (event) => events.push(event));
+      const values = Array.from({ length: 300 }, (_, i) => i);
+      expect(await Promise.all(values.map((v) => host.call(fixture('hostile'), 'int print_and_return(int)', [v])))).toEqual(values);
+      expect(events).toHaveLength(300);
+      const outputs = new Map(events.map((event) => [event.output?.slice().sort().join('|'), event]));
+      for (const v of values) expect(outputs.has([`hello from plugin ${v}`, `stderr line ${v}`].sort().join('|')), `call ${v}'s output`).toBe(true);
+      // A failing call's error shows its own lines, not the call's before it.
+      await host.call(fixture('hostile'), 'int print_and_return(int)', [1000]);
+      const crash = await failure(host.call(fixture('hostile'), 'int crash_segv(void)'));
+      expect(crash.code).toBe('CRASHED');
+      expect(crash.output?.filter((line) => line.includes('1000'))).toEqual([]);
+    } finally {
+      await host.close();
+    }
   });
 });

@@ -35,7 +35,7 @@ import { SerialRunner } from './operations/serial.js';
 import { invalidArgument, WorkerFailure } from './failure.js';
 import { killDescendants } from './exec/process-tree.js';
 import { Hygiene } from './hygiene/hygiene.js';
-import { deliverPluginOutput } from './channel/plugin-output.js';
+import { awaitHostRead, deliverPluginOutput } from './channel/plugin-output.js';
 
 const env = process.env;
 hardenProcess(env.AIRLOCK_HOST_PID ? Number(env.AIRLOCK_HOST_PID) : undefined);
@@ -150,6 +150,7 @@ const runner = new CallRunner(context, writer, hygiene, ResultLog.open(env.TMPDI
   retired: () => retired,
   retire,
   serially: (operation) => void serial.run(operation),
+  awaitHostRead: () => awaitHostRead(channel.outputFd),
 });
 reader.intercept((message) => {
   if ((message as { method?: unknown }).method !== Methods.calls.method) return false;

@@ -8,6 +8,8 @@ import { isOpen } from '../native/fd.js';
 export interface GuardedChannel {
   input: Readable;
   output: Writable;
+  /** The descriptor `output` writes to. */
+  outputFd: number;
 }
 
 /**
@@ -29,7 +31,7 @@ export function guardStdio(stdoutFd: number | undefined): GuardedChannel {
   const devNull = openSync('/dev/null', 'r');
   dup2(devNull, 0);
   closeSync(devNull);
-  return { input: readableOf(rpcIn), output: writableOf(rpcOut) };
+  return { input: readableOf(rpcIn), output: writableOf(rpcOut), outputFd: rpcOut };
 }
 
 function isStreamLike(fd: number): boolean {

@@ -5,18 +5,26 @@
 // would show the previous call's lines). Before outcomes go out, the worker waits until the
 // host has read what its pipes held; the host reads them as they fill, so the wait is the
 // host's next turn, and none at all for a call that wrote nothing.
-import { FIONREAD, fflush, ioctlInto } from '../native/libc.js';
+import { FIONREAD, SIOCOUTQ, fflush, ioctlInto, schedYield } from '../native/libc.js';
 
 /** The longest wait for the host to read the output pipes; past it the outcome goes anyway. */
 const MAX_WAIT_MS = 250;
 /** How long to sleep between looks. */
 const LOOK_EVERY_MS = 0.05;
+/** Looks (an ioctl and a sched_yield each) before the first sleep. */
+const SPIN_LOOKS = 20;
 
 const count = Buffer.alloc(4);
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
-/** Bytes in fd `fd`'s pipe the reader has not read (0 when fd is not a pipe). */
+/**
+ * Bytes written to fd `fd` that its reader has not read (0 when it cannot tell). A host's
+ * pipes are socket pairs (Node spawns children so): on the writing end of a socket, FIONREAD
+ * counts what the worker could read, always nothing here, and SIOCOUTQ what its peer has not
+ * read yet. A FIFO answers FIONREAD (and refuses SIOCOUTQ).
+ */
 function unread(fd: number): number {
+  if (ioctlInto(fd, SIOCOUTQ, count) === 0) return count.readInt32LE(0);
   return ioctlInto(fd, FIONREAD, count) === 0 ? count.readInt32LE(0) : 0;
 }
 
@@ -34,4 +42,20 @@ export function deliverPluginOutput(): void {
   if (unreadOutputBytes() === 0) return;
   const deadline = performance.now() + MAX_WAIT_MS;
   while (unreadOutputBytes() > 0 && performance.now() < deadline) Atomics.wait(sleeper, 0, 0, LOOK_EVERY_MS);
+}
+
+/**
+ * Returns once the host has read what this worker wrote on fd `fd` (its channel), or after
+ * MAX_WAIT_MS. An outcome read by the host ends its call there: output the next call writes
+ * after that is the next call's, whichever of the two pipes the host's event loop looks at first.
+ */
+export function awaitHostRead(fd: number): void {
+  // The host reads within microseconds: look again a few times, giving the CPU away between
+  // looks (on a busy machine the host may be waiting for this very CPU), before sleeping.
+  for (let look = 0; look < SPIN_LOOKS; look += 1) {
+    if (unread(fd) === 0) return;
+    schedYield();
+  }
+  const deadline = performance.now() + MAX_WAIT_MS;
+  while (unread(fd) > 0 && performance.now() < deadline) Atomics.wait(sleeper, 0, 0, LOOK_EVERY_MS);
 }

@@ -35,6 +35,10 @@ export const fflush = libc.func('int fflush(void *stream)');
 export const ioctlInto = libc.func('int ioctl(int fd, unsigned long request, void *arg)') as (fd: number, request: number, into: Buffer) => number;
 /** Bytes waiting to be read in a pipe (asm-generic, as on x86-64 and arm64). */
 export const FIONREAD = 0x541b;
+/** Bytes a socket has sent that its peer has not read yet (TIOCOUTQ's number). */
+export const SIOCOUTQ = 0x5411;
+/** Lets another runnable thread (the host, on a busy machine) have this CPU. */
+export const schedYield = libc.func('int sched_yield(void)') as () => number;
 export const umask = libc.func('unsigned int umask(unsigned int mask)') as (mask: number) => number;
 /** Gives memory malloc holds free back to the kernel (so it is not counted as the worker's own). */
 export const mallocTrim = libc.func('int malloc_trim(size_t pad)') as (pad: number) => number;

@@ -24,6 +24,8 @@ export interface RunnerHooks {
   retire(reason: string | undefined): void;
   /** Runs an operation in turn with the worker's other operations. */
   serially(operation: () => Promise<void>): void;
+  /** Returns once the host has read what was sent on the channel (see awaitHostRead). */
+  awaitHostRead(): void;
 }
 
 /** An outcome as the channel carries it. */
@@ -31,13 +33,12 @@ type Outcome = { value: unknown } | { error: CallError };
 
 /**
  * Runs the calls of `airlock/calls` one at a time, in order, and sends their outcomes as
- * `airlock/results`. Calls queued behind each other run back to back, and their outcomes go out
- * together once nothing else is waiting, or every millisecond: a write per call would cost more
- * than the call. Outcomes not yet sent wait in the result log, where the host finds them if a
- * later call kills the worker.
- *
- * In `call` isolation each call is checked for what it left behind before the next one starts;
- * in `run` isolation (callMany's throughput mode) the checks run once per chunk.
+ * `airlock/results`. In `call` isolation (every `host.call`) each call is checked for what it
+ * left behind and its outcome goes out before the next one starts, once the host has read its
+ * output. In `run` isolation (callMany's throughput mode) calls run back to back and their
+ * outcomes go out together once nothing else is waiting, or every millisecond (a write per
+ * call would cost more than the call), and the checks run once per chunk. Outcomes not yet sent
+ * wait in the result log, where the host finds them if a later call kills the worker.
  */
 export class CallRunner {
   private readonly queue: CallRun[] = [];
@@ -90,8 +91,11 @@ export class CallRunner {
         break;
       }
       this.pending -= 1;
-      const outcome = this.runOne(run, index);
       const isolated = run.isolation === 'call';
+      // A checked call starts once the host has read the outcomes sent before it: what it prints
+      // is then counted as its own, whichever of the two pipes the host's event loop reads first.
+      if (isolated) this.hooks.awaitHostRead();
+      const outcome = this.runOne(run, index);
       const notStarted = this.retireIfNotStarted(outcome);
       // What could strike a later call by itself is checked before the call's outcome is
       // recorded: the retire notice goes out first, so the host knows it with the outcome.
@@ -99,7 +103,10 @@ export class CallRunner {
       const recording = this.record(run.first + index, outcome);
       if (recording !== undefined) await recording;
       const more = this.pending > 0;
-      const due = !more || this.bytes >= CHUNK_BYTES || performance.now() - chunkStart >= CHUNK_MS;
+      // A checked call's outcome goes out before the next call runs: the host counts and keeps
+      // output for the call it has not heard the end of, so the next call's output, its output
+      // limit and its clock must not start on the host while this one seems to run.
+      const due = isolated || !more || this.bytes >= CHUNK_BYTES || performance.now() - chunkStart >= CHUNK_MS;
       if (due) {
         if (!isolated && this.hooks.retired() === undefined) this.hooks.retire(this.hygiene.checkLive());
         await this.send();
@@ -111,6 +118,7 @@ export class CallRunner {
         if (!more) await new Promise<void>((done) => setImmediate(done));
         this.hooks.retire(this.hygiene.checkState());
       }
+
     }
     await this.send();
     this.draining = false;
