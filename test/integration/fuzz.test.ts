@@ -107,6 +107,36 @@ describe('plugin-run fuzz', () => {
     expect(JSON.parse(replayed.stdout)).toMatchObject({ ok: false, reproduced: true, signature: group.signature });
   }, 300_000);
 
+  it('finds a crash behind a 4-byte magic prefix by mutation, stepping through inputs whose outcome was new, and keeps it', () => {
+    // magic.c: parse() returns how many bytes of "FUZZ" its input starts with and segfaults on
+    // all four. A seed of 'AAAA' is 2^32 guesses away by chance; each byte found is a new
+    // result, kept in the corpus, and mutated further. The seeded run is the same on any
+    // machine: its number of runs is bounded, not its time.
+    const corpus = join(dir, 'magic', 'corpus');
+    const crashes = join(dir, 'magic', 'crashes');
+    mkdirSync(corpus, { recursive: true });
+    writeFileSync(join(corpus, 'seed'), 'AAAA');
+    const PARSE = 'int parse(const uint8_t *data, size_t len)';
+    const args = ['fuzz', fixture('magic'), PARSE, '--corpus', corpus, '--crashes', crashes, '--seed', '1', '--runs', '45000', '--workers', '1', '--json'];
+    const { status, stdout } = pluginRun(args, { timeoutMs: 240_000 });
+    const run = JSON.parse(stdout) as FuzzJson;
+    expect(status).toBe(1);
+    expect(run.groups.map((g) => g.signature)).toEqual(['CRASHED SIGSEGV in parse']);
+    const [group] = run.groups;
+    expect(group!.examples.length).toBeGreaterThan(0);
+    for (const example of group!.examples) expect(readFileSync(example).subarray(0, 4).toString('latin1')).toBe('FUZZ');
+    // The steps it kept on the way: inputs beginning with F, FU and FUZ (results 1, 2 and 3).
+    const prefixes = run.corpus.added.map((file) => {
+      const bytes = readFileSync(file);
+      let matched = 0;
+      while (matched < 4 && bytes[matched] === 'FUZZ'.charCodeAt(matched)) matched += 1;
+      return matched;
+    });
+    expect(new Set(prefixes)).toEqual(new Set([1, 2, 3]));
+    const replayed = pluginRun(['harness', '--json', '--replay', group!.examples[0]!]);
+    expect(JSON.parse(replayed.stdout)).toMatchObject({ ok: false, reproduced: true, signature: 'CRASHED SIGSEGV in parse' });
+  }, 300_000);
+
   it('refuses an empty corpus, a missing --corpus, and a function that does not take bytes (exit 2, one line)', () => {
     mkdirSync(join(dir, 'empty'));
     const empty = pluginRun(['fuzz', fixture('decoder'), DECODE, '--corpus', join(dir, 'empty'), '--runs', '1']);
