@@ -40,16 +40,24 @@ function unreadOutputBytes(): number {
 export function deliverPluginOutput(): void {
   fflush(null);
   if (unreadOutputBytes() === 0) return;
+  printed = true;
   const deadline = performance.now() + MAX_WAIT_MS;
   while (unreadOutputBytes() > 0 && performance.now() < deadline) Atomics.wait(sleeper, 0, 0, LOOK_EVERY_MS);
 }
+
+/** Whether plugin code in this worker has written output (seen unread when a call ended). */
+let printed = false;
 
 /**
  * Returns once the host has read what this worker wrote on fd `fd` (its channel), or after
  * MAX_WAIT_MS. An outcome read by the host ends its call there: output the next call writes
  * after that is the next call's, whichever of the two pipes the host's event loop looks at first.
+ * Only once the plugin has been seen to write output: a library that never prints pays nothing
+ * (and the first output it writes could be counted with the call before it, if that call's
+ * outcome was still unread).
  */
 export function awaitHostRead(fd: number): void {
+  if (!printed) return;
   // The host reads within microseconds: look again a few times, giving the CPU away between
   // looks (on a busy machine the host may be waiting for this very CPU), before sleeping.
   for (let look = 0; look < SPIN_LOOKS; look += 1) {

@@ -93,7 +93,8 @@ export class CallRunner {
       this.pending -= 1;
       const isolated = run.isolation === 'call';
       // A checked call starts once the host has read the outcomes sent before it: what it prints
-      // is then counted as its own, whichever of the two pipes the host's event loop reads first.
+      // is then counted as its own, whichever of the two pipes the host's event loop reads first
+      // (once the library has been seen to print: see awaitHostRead).
       if (isolated) this.hooks.awaitHostRead();
       const outcome = this.runOne(run, index);
       const notStarted = this.retireIfNotStarted(outcome);
