@@ -1,5 +1,6 @@
 // Containment, limits: each limit as a host default and as a per-call override, through the API
 // and plugin-run; a plugin within its limits is unaffected, one over them gets the exact code.
+import { readFileSync, readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HOSTILE, cli, closeHosts, expectNothingLeft, failure, settleWithin, trackedHost } from './containment-helpers.js';
 
@@ -66,6 +67,31 @@ describe('memoryBytes', () => {
       }
     }
     expect(await host.call(HOSTILE(), 'int sleep_ms(int)', [1])).toBe(1);
+  });
+
+  it("a host whose calls have a memory limit gets workers whose memory watcher runs before their first call (its start is the worker's, not the call's)", async () => {
+    const threadNames = (pid: number) =>
+      readdirSync(`/proc/${pid}/task`).map((task) => {
+        try {
+          return readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim();
+        } catch {
+          return '';
+        }
+      });
+    const limited = trackedHost({ eager: true, limits: { memoryBytes: 64 * MiB } });
+    await expect.poll(() => limited.workerPids.length, { timeout: 15_000 }).toBe(1);
+    expect(threadNames(limited.workerPids[0]!)).toContain('airlock-watch');
+    const error = await failure(limited.call(HOSTILE(), 'int malloc_bomb(void)', []));
+    expect([error.code, error.limit]).toEqual(['LIMIT_EXCEEDED', 'memory']);
+    expect(await limited.call(HOSTILE(), 'int sleep_ms(int)', [1])).toBe(1);
+    // Without a host-wide memory limit, the thread starts with the first call that has one.
+    const plain = trackedHost({ eager: true });
+    await expect.poll(() => plain.workerPids.length, { timeout: 15_000 }).toBe(1);
+    const [pid] = plain.workerPids;
+    expect(threadNames(pid!)).not.toContain('airlock-watch');
+    expect(await plain.call(HOSTILE(), 'int sleep_ms(int)', [1], { memoryBytes: 64 * MiB })).toBe(1);
+    expect(plain.workerPids).toEqual([pid]);
+    expect(threadNames(pid!)).toContain('airlock-watch');
   });
 
   it('the worker itself witnesses memory pressure: classified right even when the host does not sample', async () => {

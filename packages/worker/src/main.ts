@@ -132,6 +132,7 @@ handle(Methods.hello, HelloParamsSchema, (params) => {
     );
   }
   hygiene.configure({ maxRssBytes: params.maxRssBytes });
+  if (params.watchMemory === true) limits.startMemoryWatch();
   // A clean worker is what it is now, its channel set up and nothing of any plugin loaded.
   hygiene.rebase();
   return {

@@ -15,6 +15,8 @@ export interface WorkerLaunch extends SpawnSpec {
   watchIntervalMs: number;
   /** A worker resident past this after a call retires (checked by the worker). */
   maxRssBytes?: number | undefined;
+  /** The host's calls have a memory limit: the worker starts its memory watcher as it starts. */
+  watchMemory?: boolean | undefined;
   /** Calls a worker serves before it retires. */
   maxCalls?: number | undefined;
   onLine: (line: OutputLine & { workerPid: number }) => void;

@@ -5,8 +5,8 @@ import type { KillIntent, WorkerExit } from '../errors/classify.js';
 import { StartFailure } from './worker-spawn.js';
 
 /** The host's hello: its protocol and version, and the resident memory past which a worker retires. */
-export function helloParams(maxRssBytes: number | undefined): HelloParams {
-  return { protocolVersion: PROTOCOL_VERSION, hostVersion: AIRLOCK_VERSION, ...(maxRssBytes !== undefined && { maxRssBytes }) };
+export function helloParams(maxRssBytes: number | undefined, watchMemory = false): HelloParams {
+  return { protocolVersion: PROTOCOL_VERSION, hostVersion: AIRLOCK_VERSION, ...(maxRssBytes !== undefined && { maxRssBytes }), ...(watchMemory && { watchMemory }) };
 }
 
 /** The worker's hello, checked against the schema and this host's protocol; throws StartFailure naming what is wrong. */

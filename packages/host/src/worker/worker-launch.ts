@@ -30,6 +30,7 @@ export function workerLaunch(options: ResolvedHostOptions, sandbox?: SandboxSpaw
     startTimeoutMs: options.startTimeoutMs,
     watchIntervalMs: options.watchIntervalMs,
     maxRssBytes: options.maxWorkerRssBytes,
+    watchMemory: options.limits.memoryBytes !== undefined,
     maxCalls: options.maxCallsPerWorker,
     onLine: lineSink(options),
   };

@@ -6,6 +6,11 @@ export const HelloParamsSchema = z.object({
   hostVersion: z.string(),
   /** A worker whose resident memory passes this after a call retires (host option maxWorkerRssBytes). */
   maxRssBytes: z.number().int().positive().optional(),
+  /**
+   * The host's calls have a memory limit: the worker starts its memory watcher (a thread, some
+   * 50-150 ms) as part of its own start rather than in its first call.
+   */
+  watchMemory: z.boolean().optional(),
 });
 export type HelloParams = z.infer<typeof HelloParamsSchema>;
 

@@ -78,6 +78,18 @@ export class LimitApplier {
     return undefined;
   }
 
+  /**
+   * Starts the memory watcher's thread (once): at the first memory-limited call, or at the
+   * worker's start when its host says its calls have a memory limit. The thread joins the
+   * worker's own footprint and threads.
+   */
+  startMemoryWatch(): void {
+    if (this.memoryWatch !== null) return;
+    this.memoryWatch = MemoryWatch.start(process.env.TMPDIR);
+    this.dataBase = -1;
+    this.onWorkerChanged();
+  }
+
   /** Forget the measured footprint (call after loading a library). */
   footprintChanged(): void {
     this.dataBase = -1;
@@ -90,12 +102,7 @@ export class LimitApplier {
    */
   apply(limits: WorkerLimits): void {
     if (limits.memoryBytes !== undefined) {
-      if (this.memoryWatch === null) {
-        // First memory-limited call: the thread joins the worker's own footprint.
-        this.memoryWatch = MemoryWatch.start(process.env.TMPDIR);
-        this.dataBase = -1;
-        this.onWorkerChanged();
-      }
+      this.startMemoryWatch();
       if (this.dataBase < 0) {
         // Free memory malloc kept from earlier calls would be the plugin's on top of its budget.
         mallocTrim(0);

@@ -30,7 +30,8 @@ const THREAD_NAME = 'airlock-watch';
  * writes a record into `$TMPDIR/.airlock-memory-pressure`; the host reads it when the worker
  * dies, so a plugin that ignores malloc's NULL and segfaults (or makes V8 abort) is reported as
  * LIMIT_EXCEEDED/memory rather than a plain crash. Started on the first call with a memory
- * limit; idle (blocked in Atomics.wait, no CPU) between calls.
+ * limit, or with the worker when its host's calls all have one (the hello's `watchMemory`);
+ * idle (blocked in Atomics.wait, no CPU) between calls.
  */
 export class MemoryWatch {
   private readonly control: Int32Array;
