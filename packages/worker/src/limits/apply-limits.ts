@@ -62,6 +62,8 @@ export class LimitApplier {
   };
   private memoryWatch: MemoryWatch | undefined | null = null;
   private releaseScheduled = false;
+  /** Limits applied last that set nothing: applying them again changes nothing. */
+  private unlimited: WorkerLimits | undefined;
   /** The memory limit (absolute VmData bytes) in force, or 0 for none. */
   dataLimit = 0;
   /** The memory budget of the last call and the footprint it counted from (until the next call). */
@@ -101,6 +103,9 @@ export class LimitApplier {
    * what it asks.
    */
   apply(limits: WorkerLimits): void {
+    // The hot path: the limits of the call before (the same run), none of them set, nothing lifted since.
+    if (limits === this.unlimited) return;
+    this.unlimited = undefined;
     if (limits.memoryBytes !== undefined) {
       this.startMemoryWatch();
       if (this.dataBase < 0) {
@@ -149,7 +154,9 @@ export class LimitApplier {
     } else {
       this.set('cpu', RLIMIT.CPU, this.original.cpu.cur, this.original.cpu.max);
     }
-    if (!this.releaseScheduled && (limits.memoryBytes !== undefined || limits.maxOpenFiles !== undefined || limits.cpuMs !== undefined)) {
+    const limited = limits.memoryBytes !== undefined || limits.maxOpenFiles !== undefined || limits.cpuMs !== undefined;
+    this.unlimited = limited ? undefined : limits;
+    if (!this.releaseScheduled && limited) {
       this.releaseScheduled = true;
       setImmediate(() => this.release());
     }
@@ -163,6 +170,7 @@ export class LimitApplier {
   /** Lifts every limit (the call is over); a hard limit that cannot be raised again stays. */
   release(): void {
     this.releaseScheduled = false;
+    this.unlimited = undefined;
     this.dataLimit = 0;
     this.memoryWatch?.disarm();
     this.restore('data', RLIMIT.DATA);
