@@ -44,4 +44,14 @@ describe('wire values', () => {
     expect(() => encodeValue(() => 1)).toThrow(/function/);
     expect(() => decodeValue({ $t: 'mystery', v: 1 })).toThrow(/mystery/);
   });
+
+  it('decodes an array of plain values to itself, and one holding a tagged value to a new array', () => {
+    const plain = [1, 'a', true, null, 2.5];
+    expect(decodeValue(plain)).toBe(plain);
+    const tagged = [1, { $t: 'bigint', v: '9007199254740993' }, [2, { $t: 'float', v: 'NaN' }]];
+    const decoded = decodeValue(tagged) as unknown[];
+    expect(decoded).not.toBe(tagged);
+    expect(decoded).toEqual([1, 9007199254740993n, [2, Number.NaN]]);
+    expect(tagged[1]).toEqual({ $t: 'bigint', v: '9007199254740993' });
+  });
 });

@@ -78,10 +78,18 @@ function floatName(value: number): string {
   return value > 0 ? 'Infinity' : '-Infinity';
 }
 
-/** Turns the JSON form back into the value it stands for (inverse of encodeValue). */
+/** Turns the JSON form back into the value it stands for (inverse of encodeValue); an array of plain values is returned as it is. */
 export function decodeValue(wire: unknown): unknown {
   if (typeof wire !== 'object' || wire === null) return wire;
-  if (Array.isArray(wire)) return wire.map(decodeValue);
+  if (Array.isArray(wire)) {
+    // An array of plain JSON values (the hot path's arguments) decodes to itself: wire values are
+    // freshly parsed, nobody else holds them.
+    for (let index = 0; index < wire.length; index += 1) {
+      const item: unknown = wire[index];
+      if (typeof item === 'object' && item !== null) return wire.map(decodeValue);
+    }
+    return wire;
+  }
   const tagged = wire as { $t?: unknown; v?: unknown; k?: unknown; w?: unknown };
   switch (tagged.$t) {
     case undefined:
