@@ -47,12 +47,12 @@ describe('pipelining (several calls sent to a worker ahead of its answer)', () =
   });
 
   it('a call that ended while the one behind it hangs is not blamed for the hang: it returns, and the hang is TIMEOUT', async () => {
-    // The worker runs the quick call, then hangs in the next one before it has reported the
-    // first (outcomes of calls sent ahead go out in chunks): the quick call's clock runs out on
-    // the host while its outcome waits in the worker's result log.
+    // The worker runs the quick call, then hangs in the next one: had the quick call's outcome
+    // waited to go out with the next one's (as callMany's elements do), its clock would run out
+    // on the host while the worker hangs, and the hang would be blamed on it.
     const h = host({ workers: 1, pipeline: 4 });
     await h.call(fixture('hostile'), 'int sleep_ms(int)', [0]);
-    // Quicker than the worker's reporting chunk (a millisecond): its outcome waits for the next one's.
+    // Quicker than callMany's reporting chunk (a millisecond).
     const quick = h.call(fixture('hostile'), 'int abs(int)', [-1], { timeoutMs: 300 });
     const hang = h.call(fixture('hostile'), 'int sleep_forever(void)', [], { timeoutMs: 300 });
     const after = h.call(fixture('hostile'), 'int sleep_ms(int)', [2], { timeoutMs: 300 });

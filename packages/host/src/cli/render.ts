@@ -18,6 +18,18 @@ export function stderrLog(threshold: LogLevel): (entry: LogEntry) => void {
   };
 }
 
+/**
+ * Plugin output of several workers on stderr, each line with its stream and worker, from log
+ * level info; `beforeLine` clears a progress or status line first.
+ */
+export function workersLog(threshold: LogLevel, beforeLine?: () => void): (entry: LogEntry) => void {
+  return (entry) => {
+    if (!shows('info', threshold)) return;
+    beforeLine?.();
+    process.stderr.write(`[${entry.stream} ${entry.workerPid}] ${entry.line}\n`);
+  };
+}
+
 /** The CLI's JSON (see output/result-json.ts for its tagged forms). */
 export const toJson = toResultJson;
 

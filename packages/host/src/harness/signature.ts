@@ -76,16 +76,10 @@ function signatureId(parts: SignatureParts, text: string): string {
 }
 
 /** One group of failures sharing a signature, in the order they were first seen. */
-export interface FailureGroup {
+export interface FailureGroup extends SignatureParts {
   id: string;
+  /** The signature's text. */
   signature: string;
-  code: string;
-  signal?: string;
-  limit?: string;
-  exitCode?: number;
-  fn: string;
-  /** The masked last line of output the group shares. */
-  line?: string;
   count: number;
   /** The first inputs (corpus files, or case names for explicit cases), at most EXAMPLES. */
   examples: string[];

@@ -8,26 +8,7 @@ import { CallErrorSchema, RESULT_LOG_BYTES, RESULT_LOG_NAME, type ResultsParams 
  * of sequence or past a gap end the reading; entries before `from` (sent already) are skipped.
  */
 export function readResultLog(tempDir: string, from: number): ResultsParams | undefined {
-  const text = readLogText(tempDir);
-  return text === undefined ? undefined : parseResultLog(text, from);
-}
-
-/**
- * The same, from a worker that is still running (and may be appending to its log or starting
- * it afresh): the log is read until two reads in a row agree, at most three times.
- */
-export function readSettledResultLog(tempDir: string, from: number): ResultsParams | undefined {
-  let text = readLogText(tempDir);
-  for (let tries = 0; tries < 3 && text !== undefined; tries += 1) {
-    const again = readLogText(tempDir);
-    if (again === text) return parseResultLog(text, from);
-    text = again;
-  }
-  return undefined;
-}
-
-/** The committed text of a worker's result log, if it has one. */
-function readLogText(tempDir: string): string | undefined {
+  let text: string;
   try {
     const fd = openSync(join(tempDir, RESULT_LOG_NAME), 'r');
     try {
@@ -35,16 +16,13 @@ function readLogText(tempDir: string): string | undefined {
       const read = readSync(fd, bytes, 0, bytes.length, 0);
       if (read < 8) return undefined;
       const committed = Math.min(bytes.readUInt32LE(0), read);
-      return bytes.toString('utf8', 8, committed);
+      text = bytes.toString('utf8', 8, committed);
     } finally {
       closeSync(fd);
     }
   } catch {
     return undefined;
   }
-}
-
-function parseResultLog(text: string, from: number): ResultsParams | undefined {
   const values: unknown[] = [];
   const errors: Record<string, ReturnType<typeof CallErrorSchema.parse>> = {};
   for (const line of text.split('\n')) {

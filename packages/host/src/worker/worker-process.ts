@@ -27,7 +27,7 @@ import { findSandboxedWorker, hasExited, killTree } from './proc-reader.js';
 import { takePrestarted } from './prestart.js';
 import { runFrameBytes } from './frame-size.js';
 import { acceptHello, diedBeforeHandshake, helloParams } from './handshake.js';
-import { readResultLog, readSettledResultLog } from './result-log.js';
+import { readResultLog } from './result-log.js';
 import { type SpawnedWorker, StartFailure, spawnWorker } from './worker-spawn.js';
 
 export { StartFailure } from './worker-spawn.js';
@@ -67,8 +67,6 @@ export class WorkerProcess {
   private readonly outbox: CallRun[] = [];
   /** Sequence number of the next call sent on this channel. */
   private nextSeq = 0;
-  /** The last call settled out of the live worker's result log: its answer on the channel, if it comes, is not news. */
-  private loggedThrough = -1;
   /** Largest frame either end accepts. */
   private readonly maxFrameBytes: number;
   /** Calls sent to the worker, in order; the worker runs them one at a time, so the first is running. */
@@ -335,8 +333,6 @@ export class WorkerProcess {
     if (call.info.signal) {
       const signal = call.info.signal;
       call.onAbort = () => {
-        // A call that ended already (its outcome waiting in the log behind a later call) is not cancelled: it settles as it ended.
-        if (call.armed && this.settleFromLiveLog() && !this.calls.includes(call)) return;
         if (call.armed) return this.kill({ kind: 'cancel', reason: signal.reason });
         // Queued behind another call: it has not started, so nothing needs killing. It is
         // settled now; the worker may still run it when its turn comes, and its answer is dropped.
@@ -398,42 +394,8 @@ export class WorkerProcess {
       // so the next call's clock starts then, and gets that slack so that it is never cut short.
       const timeoutMs = info.limits.timeoutMs;
       const slack = call.run !== undefined ? RUN_REPORT_SLACK_MS : 0;
-      call.timer = setTimeout(() => this.timedOut(call, timeoutMs), timeoutMs + slack);
+      call.timer = setTimeout(() => this.kill({ kind: 'timeout', timeoutMs }), timeoutMs + slack);
     }
-  }
-
-  /**
-   * A call's clock ran out. Calls sent ahead report in chunks, and a worker stuck in a later
-   * call sends nothing more: the call the host sees running may have ended long ago, its
-   * outcome waiting in the result log. Then it settles from there, and the call really running
-   * gets its own clock, from now (never less than its due). Otherwise it is the one that hung.
-   */
-  private timedOut(call: ActiveCall, timeoutMs: number): void {
-    if (this.active !== call || !this.alive) return;
-    if (this.settleFromLiveLog()) return;
-    this.kill({ kind: 'timeout', timeoutMs });
-  }
-
-  /**
-   * Settles, out of the running worker's result log, the calls it has ended but not reported;
-   * whether it settled any (the running one's clocks then start again). The log is read until
-   * two reads agree: the worker may be appending to it.
-   */
-  private settleFromLiveLog(): boolean {
-    const call = this.active;
-    const run = call?.run;
-    if (call === undefined || run === undefined || call.intent !== undefined) return false;
-    const before = this.firstUnanswered();
-    const logged = readSettledResultLog(this.tempDir, before);
-    if (logged === undefined) return false;
-    const done = run.done;
-    this.onResults(logged, true);
-    const after = this.firstUnanswered();
-    if (after === before) return false;
-    this.loggedThrough = after - 1;
-    // The same run moved on (a callMany chunk): its next call's clocks start now.
-    if (this.active === call && run.done > done && call.armed) this.rearm(call);
-    return true;
   }
 
   /**
@@ -448,7 +410,6 @@ export class WorkerProcess {
       const call = this.active;
       const run = call?.run;
       const seq = first + index;
-      if (!replay && seq <= this.loggedThrough) continue;
       if (call === undefined || run === undefined || run.first + run.done !== seq) {
         if (replay) return;
         // Results of calls that settled already (a forged or replayed reply), or of calls never sent.

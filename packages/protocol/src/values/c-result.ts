@@ -1,4 +1,4 @@
-import { type CallSignature, type ReturnSlot, describeValue, expectedScalar } from './c-signature.js';
+import { type CallSignature, type ReturnSlot, describeValue, expectedScalar, numberFits } from './c-signature.js';
 import { integerRange, type ScalarType } from './c-types.js';
 import { OpaquePointer } from './opaque-pointer.js';
 
@@ -61,10 +61,7 @@ function fitsScalar(type: ScalarType, value: unknown): boolean {
   if (typeof value === 'number') {
     if (!Number.isInteger(value)) return false;
     // Narrower than 64 bits: compared as numbers (the hot path builds no bigint).
-    if (type.bits < 64) {
-      const half = 2 ** (type.bits - 1);
-      return type.signed ? value >= -half && value < half : value >= 0 && value < 2 * half;
-    }
+    if (type.bits < 64) return numberFits(type, value);
   } else if (typeof value !== 'bigint' || type.bits !== 64) {
     return false;
   }

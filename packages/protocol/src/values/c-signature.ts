@@ -152,7 +152,7 @@ export function checkScalar(type: ScalarType, value: unknown, position: number, 
 }
 
 /** Whether a number is a valid value of a scalar type as it is (false: checkScalar decides, and words the error). */
-function numberFits(type: ScalarType, value: number): boolean {
+export function numberFits(type: ScalarType, value: number): boolean {
   if (type.kind === 'float') return true;
   if (type.kind === 'bool' || !Number.isSafeInteger(value)) return false;
   if (type.bits === 64) return type.signed || value >= 0;

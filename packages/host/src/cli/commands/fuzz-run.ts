@@ -7,9 +7,8 @@ import { openCrashDir } from '../../harness/crash-store.js';
 import { type FuzzRun, type FuzzStatus, type FuzzTarget, runFuzz } from '../../harness/fuzz.js';
 import { type HarnessSpec, SpecError, formatProblem, listCorpus, loadSpec, takesBytes } from '../../harness/spec.js';
 import { renderGroups, terminal } from '../../harness/summary.js';
-import type { LogEntry } from '../../options/host-options.js';
 import { limitsFrom, sandboxFrom, workerEnvFrom } from '../options.js';
-import { shows, toJson } from '../render.js';
+import { toJson, workersLog } from '../render.js';
 
 /** Exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
 const EXIT_INTERRUPTED = 130;
@@ -33,12 +32,7 @@ export async function runFuzzCommand(words: string[], options: Record<string, un
   const tty = process.stderr.isTTY;
   if (!json) process.stderr.write(`plugin-run fuzz: seed ${seed} (--seed ${seed} makes the same inputs from the same corpus)\n`);
   const line = tty ? new StatusLine() : undefined;
-  const level = options.logLevel as LogLevel;
-  const onLog = (entry: LogEntry): void => {
-    if (!shows('info', level)) return;
-    line?.clear();
-    process.stderr.write(`[${entry.stream} ${entry.workerPid}] ${entry.line}\n`);
-  };
+  const onLog = workersLog(options.logLevel as LogLevel, () => line?.clear());
   const interrupt = new AbortController();
   const onSigint = (): void => interrupt.abort(new Error('interrupted'));
   process.once('SIGINT', onSigint);

@@ -6,9 +6,8 @@ import { type HarnessRun, type RunHarnessOptions, describeSettlement, outputLine
 import { type ReportTarget, describeExpectation, writeReports } from '../../harness/reports.js';
 import { oneLine, renderSummary, terminal } from '../../harness/summary.js';
 import { type HarnessSpec, SpecError, formatProblem, loadSpec } from '../../harness/spec.js';
-import type { LogEntry } from '../../options/host-options.js';
 import { limitsFrom, sandboxFrom, workerEnvFrom } from '../options.js';
-import { shows, toJson } from '../render.js';
+import { toJson, workersLog } from '../render.js';
 
 /** Exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
 const EXIT_INTERRUPTED = 130;
@@ -97,12 +96,7 @@ export async function runReplayCommand(file: string, options: Record<string, unk
 /** Runs a spec with the command line's options, a progress bar on a terminal and Ctrl-C stopping it. */
 async function runWithProgress(spec: HarnessSpec, options: Record<string, unknown>, extra: Pick<RunHarnessOptions, 'crashes' | 'minimize'>): Promise<HarnessRun> {
   const progress = process.stderr.isTTY ? new ProgressBar(spec.cases.length) : undefined;
-  const level = options.logLevel as LogLevel;
-  const onLog = (entry: LogEntry): void => {
-    if (!shows('info', level)) return;
-    progress?.clear();
-    process.stderr.write(`[${entry.stream} ${entry.workerPid}] ${entry.line}\n`);
-  };
+  const onLog = workersLog(options.logLevel as LogLevel, () => progress?.clear());
   const interrupt = new AbortController();
   const onSigint = (): void => interrupt.abort(new Error('interrupted'));
   process.once('SIGINT', onSigint);
