@@ -96,8 +96,9 @@ export class WorkerPool {
       // p-queue stops waiting for a task whose signal aborts even while it runs (and frees its
       // slot while the worker still runs): it gets a signal of ours, aborted only while the
       // call waits. A running call is settled by its worker (CANCELLED at once, with its pid).
-      const whileWaiting = new AbortController();
-      const onAbort = () => whileWaiting.abort(signal?.reason);
+      // A call without a signal makes none (an AbortController per call costs the hot path).
+      const whileWaiting = signal && new AbortController();
+      const onAbort = () => whileWaiting?.abort(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
       const started = () => {
         this.waiting.delete(rejectWaiting);
@@ -123,7 +124,7 @@ export class WorkerPool {
               }
             }
           },
-          signal ? { signal: whileWaiting.signal } : {},
+          whileWaiting ? { signal: whileWaiting.signal } : NO_QUEUE_OPTIONS,
         )
         .then(resolve as (value: unknown) => void, (error: unknown) => {
           started();
@@ -529,6 +530,8 @@ export interface PoolOptions {
 const AUTO_STANDBY = 2;
 /** How long `standby: 'auto'` keeps its spares after the last worker that ended (unless idleTimeoutMs is shorter). */
 const AUTO_STANDBY_QUIET_MS = 30_000;
+/** The p-queue options of a call without a signal (one object for all of them). */
+const NO_QUEUE_OPTIONS = Object.freeze({});
 
 /** A worker started ahead of any call, and whether its start has ended. */
 interface AheadWorker {
