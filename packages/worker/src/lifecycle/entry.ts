@@ -12,11 +12,12 @@
 // user's temp dir must not collect airlock's files. A plugin running in a worker can write this
 // cache, but no more than it can write this package's own scripts: where the package is
 // read-only, so is its cache, and enableCompileCache merely reports that it is off.
-import { enableCompileCache } from 'node:module';
+// A namespace import: a named import of an export this Node lacks (before 22.1) would fail to link.
+import * as nodeModule from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 try {
-  enableCompileCache?.(fileURLToPath(new URL('../../node_modules/.cache/node-compile-cache', import.meta.url)));
+  nodeModule.enableCompileCache?.(fileURLToPath(new URL('../../node_modules/.cache/node-compile-cache', import.meta.url)));
 } catch {
   // (an unusual file system, or a Node without the cache: the worker runs uncached)
 }
