@@ -1,0 +1,90 @@
+// Workers started through a real ssh connection (a loopback sshd of the test's own): the
+// worker speaks over plain stdio, so a host whose `worker` command is `ssh … airlock-worker`
+// runs its calls on the far side. What holds today, checked for real: calls and their values,
+// output capture, a timeout that ends the far side's worker, and no process left on either side
+// after close().
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHost } from '@airlock/host';
+import { type LoopbackSshd, startLoopbackSshd } from '../helpers/sshd.js';
+import { ROOT, eventually, failure, fixture, isAlive, processesMatching } from '../helpers/fixtures.js';
+
+/** The worker's bin as the far side runs it: its path marks the remote workers in `ps`. */
+const REMOTE_WORKER = join(ROOT, 'packages/worker/bin/airlock-worker.js');
+const COS = 'double cos(double)';
+
+let sshd: LoopbackSshd;
+
+beforeAll(async () => {
+  sshd = await startLoopbackSshd();
+});
+
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+/** A host whose workers run through ssh (the remote shell gets the command quoted). */
+function sshHost(options: Parameters<typeof createHost>[0] = {}) {
+  const [command, ...args] = sshd.ssh;
+  return createHost({ ...options, worker: { command: command!, args: [...args, `'${process.execPath}'`, `'${REMOTE_WORKER}'`] }, startTimeoutMs: 20_000 });
+}
+
+/** Pids of the workers running on the far side (not the ssh clients, whose arguments name the same script). */
+function remoteWorkers(): number[] {
+  return processesMatching(REMOTE_WORKER).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0] === process.execPath;
+    } catch {
+      return false;
+    }
+  });
+}
+
+describe('workers through ssh', () => {
+  it('runs calls on workers on the far side, with their values and output', async () => {
+    const host = sshHost({ workers: 2, callOutput: true });
+    try {
+      const values = await Promise.all([0, 1, 2, 3].map((x) => host.call<number>('libm.so.6', COS, [x])));
+      expect(values).toEqual([0, 1, 2, 3].map(Math.cos));
+      expect(await host.call(fixture('hostile'), 'int print_and_return(int)', [7])).toBe(7);
+      const event = new Promise<{ output?: string[] }>((resolve) => host.once('call', resolve));
+      await host.call(fixture('hostile'), 'int print_and_return(int)', [8]);
+      expect((await event).output?.join('\n')).toContain('8');
+      // The host's workers are ssh clients; the workers themselves are children of sshd.
+      expect(host.workerPids.length).toBeGreaterThanOrEqual(1);
+      expect(remoteWorkers().length).toBeGreaterThanOrEqual(1);
+      for (const pid of remoteWorkers()) expect(host.workerPids).not.toContain(pid);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('ends the far side worker of a call that timed out, and the next call succeeds', async () => {
+    const host = sshHost();
+    try {
+      expect(await host.call('libm.so.6', COS, [0])).toBe(1);
+      const [remote] = remoteWorkers();
+      expect(remote).toBeDefined();
+      const error = await failure(host.call(fixture('hostile'), 'int spin_forever(void)', [], { timeoutMs: 500 }));
+      expect(error.code).toBe('TIMEOUT');
+      expect(error.message).toContain('Timed out after 500 ms');
+      // Killing the ssh client closes the connection: the worker spinning on the far side goes too.
+      expect(await eventually(() => !isAlive(remote!), 10_000)).toBe(true);
+      expect(await host.call('libm.so.6', COS, [0])).toBe(1);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('leaves no process on either side after close()', async () => {
+    const host = sshHost({ workers: 2 });
+    await Promise.all([host.call('libm.so.6', COS, [0]), host.call('libm.so.6', COS, [0])]);
+    const clients = host.workerPids;
+    const remote = remoteWorkers();
+    expect(remote.length).toBeGreaterThanOrEqual(1);
+    await host.close();
+    expect(await eventually(() => [...clients, ...remote].every((pid) => !isAlive(pid)), 10_000)).toBe(true);
+    expect(await eventually(() => remoteWorkers().length === 0, 10_000)).toBe(true);
+  });
+});
