@@ -1,8 +1,8 @@
 // Workers started through a real ssh connection (a loopback sshd of the test's own): the
-// worker speaks over plain stdio, so a host whose `worker` command is `ssh … airlock-worker`
-// runs its calls on the far side. What holds today, checked for real: calls and their values,
-// output capture, a timeout that ends the far side's worker, and no process left on either side
-// after close().
+// worker speaks over plain stdio, so a host whose `worker` command is `ssh … airlock-worker
+// --remote` runs its calls on the far side. Checked for real: calls and their values, output
+// capture, a far-side segfault classified by its signal, a timeout that ends the far side's
+// worker, and no process left on either side after close().
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,18 +27,28 @@ afterAll(async () => {
 /** A host whose workers run through ssh (the remote shell gets the command quoted). */
 function sshHost(options: Parameters<typeof createHost>[0] = {}) {
   const [command, ...args] = sshd.ssh;
-  return createHost({ ...options, worker: { command: command!, args: [...args, `'${process.execPath}'`, `'${REMOTE_WORKER}'`] }, startTimeoutMs: 20_000 });
+  return createHost({ ...options, worker: { command: command!, args: [...args, `'${process.execPath}'`, `'${REMOTE_WORKER}'`, '--remote'] }, startTimeoutMs: 20_000 });
 }
 
-/** Pids of the workers running on the far side (not the ssh clients, whose arguments name the same script). */
+/** The first word of a process's command line, and its parent (undefined once it is gone). */
+function processInfo(pid: number): { command: string; parent: number } | undefined {
+  try {
+    const command = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0]!;
+    const parent = Number(readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ')[1]);
+    return { command, parent };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Pids of the far side's processes: each `airlock-worker --remote` (not the ssh clients, whose
+ * arguments name the same script) and the worker it runs as its child.
+ */
 function remoteWorkers(): number[] {
-  return processesMatching(REMOTE_WORKER).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0] === process.execPath;
-    } catch {
-      return false;
-    }
-  });
+  const supervisors = processesMatching(REMOTE_WORKER).filter((pid) => processInfo(pid)?.command === process.execPath);
+  const workers = processesMatching('lifecycle/entry.js').filter((pid) => supervisors.includes(processInfo(pid)?.parent ?? -1));
+  return [...supervisors, ...workers];
 }
 
 describe('workers through ssh', () => {
@@ -60,17 +70,31 @@ describe('workers through ssh', () => {
     }
   });
 
+  it('classifies a far side segfault as CRASHED with SIGSEGV, and the next call succeeds', async () => {
+    const host = sshHost();
+    try {
+      const error = await failure(host.call(fixture('hostile'), 'int crash_segv(void)', []));
+      expect(error.code).toBe('CRASHED');
+      expect(error.signal).toBe('SIGSEGV');
+      expect(error.exitCode).toBeUndefined();
+      expect(error.message).toContain('crashed with SIGSEGV while calling int crash_segv(void)');
+      expect(await host.call('libm.so.6', COS, [0])).toBe(1);
+    } finally {
+      await host.close();
+    }
+  });
+
   it('ends the far side worker of a call that timed out, and the next call succeeds', async () => {
     const host = sshHost();
     try {
       expect(await host.call('libm.so.6', COS, [0])).toBe(1);
-      const [remote] = remoteWorkers();
-      expect(remote).toBeDefined();
+      const remote = remoteWorkers();
+      expect(remote).toHaveLength(2);
       const error = await failure(host.call(fixture('hostile'), 'int spin_forever(void)', [], { timeoutMs: 500 }));
       expect(error.code).toBe('TIMEOUT');
       expect(error.message).toContain('Timed out after 500 ms');
       // Killing the ssh client closes the connection: the worker spinning on the far side goes too.
-      expect(await eventually(() => !isAlive(remote!), 10_000)).toBe(true);
+      expect(await eventually(() => remote.every((pid) => !isAlive(pid)), 10_000)).toBe(true);
       expect(await host.call('libm.so.6', COS, [0])).toBe(1);
     } finally {
       await host.close();
@@ -82,7 +106,7 @@ describe('workers through ssh', () => {
     await Promise.all([host.call('libm.so.6', COS, [0]), host.call('libm.so.6', COS, [0])]);
     const clients = host.workerPids;
     const remote = remoteWorkers();
-    expect(remote.length).toBeGreaterThanOrEqual(1);
+    expect(remote).toHaveLength(4);
     await host.close();
     expect(await eventually(() => [...clients, ...remote].every((pid) => !isAlive(pid)), 10_000)).toBe(true);
     expect(await eventually(() => remoteWorkers().length === 0, 10_000)).toBe(true);

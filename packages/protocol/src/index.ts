@@ -23,3 +23,4 @@ export * from './values/vaccel-args.js';
 export * from './messages/temp-dir.js';
 export * from './values/vaccel-layout.js';
 export * from './elf/elf-exports.js';
+export * from './messages/remote-exit.js';

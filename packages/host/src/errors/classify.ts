@@ -1,4 +1,5 @@
-import type { LimitKind } from '@airlock/protocol';
+import { constants } from 'node:os';
+import { type LimitKind, reportedSignal } from '@airlock/protocol';
 import { AirlockError } from './airlock-error.js';
 
 /** Why the host itself stopped a worker, recorded before it sends the signal. */
@@ -60,7 +61,8 @@ const MEMORY_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGABRT', 'SIGKILL', 'SIGT
  * The one place a worker's death becomes an error. The host's own intent decides first (it
  * knows it killed for a timeout, a limit, a cancel); only then does what the OS reported.
  */
-export function classifyDeath(intent: KillIntent | undefined, exit: WorkerExit, evidence: DeathEvidence): AirlockError {
+export function classifyDeath(intent: KillIntent | undefined, reported: WorkerExit, evidence: DeathEvidence): AirlockError {
+  const exit = farSideExit(reported, evidence.output);
   const base = { output: evidence.output, workerPid: evidence.workerPid };
   const during = `while ${evidence.operation}`;
   switch (intent?.kind) {
@@ -97,4 +99,15 @@ export function classifyDeath(intent: KillIntent | undefined, exit: WorkerExit, 
     return new AirlockError('CRASHED', `The worker crashed with ${exit.signal} ${during}`, { ...base, signal: exit.signal });
   }
   return new AirlockError('CRASHED', `The worker exited with status ${exit.exitCode} ${during}`, { ...base, exitCode: exit.exitCode ?? undefined });
+}
+
+/**
+ * How a worker behind a transport (`airlock-worker --remote` under ssh, say) ended: the transport
+ * exits with a status, and the worker's last line says which signal killed it (see
+ * REMOTE_SIGNAL_LINE). A status without such a line, or that does not agree with it, stands.
+ */
+function farSideExit(exit: WorkerExit, output: string[]): WorkerExit {
+  if (exit.signal !== null) return exit;
+  const signal = reportedSignal(exit.exitCode, output.at(-1), (name) => (constants.signals as Record<string, number>)[name]);
+  return signal === undefined ? exit : { signal, exitCode: null };
 }
