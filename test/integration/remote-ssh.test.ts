@@ -87,13 +87,38 @@ describe('workers through ssh', () => {
   it('ends the far side worker of a call that timed out, and the next call succeeds', async () => {
     const host = sshHost();
     try {
-      expect(await host.call('libm.so.6', COS, [0])).toBe(1);
+      // The worker serves the library it loaded first: the call that times out runs on this one.
+      expect(await host.call(fixture('hostile'), 'int print_and_return(int)', [1])).toBe(1);
+      const [client] = host.workerPids;
       const remote = remoteWorkers();
       expect(remote).toHaveLength(2);
       const error = await failure(host.call(fixture('hostile'), 'int spin_forever(void)', [], { timeoutMs: 500 }));
       expect(error.code).toBe('TIMEOUT');
+      expect(error.workerPid).toBe(client);
       expect(error.message).toContain('Timed out after 500 ms');
       // Killing the ssh client closes the connection: the worker spinning on the far side goes too.
+      expect(await eventually(() => remote.every((pid) => !isAlive(pid)), 10_000)).toBe(true);
+      expect(await host.call('libm.so.6', COS, [0])).toBe(1);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('settles a call whose ssh client is killed mid-call at once, ends the far side, and the next call succeeds', async () => {
+    const host = sshHost();
+    try {
+      expect(await host.call(fixture('hostile'), 'int print_and_return(int)', [1])).toBe(1);
+      const [client] = host.workerPids;
+      const remote = remoteWorkers();
+      expect(remote).toHaveLength(2);
+      const call = failure(host.call(fixture('hostile'), 'int sleep_forever(void)', []));
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(client!, 'SIGKILL');
+      const error = await call;
+      // The host sees its worker process (the ssh client) killed by a signal nobody in airlock sent.
+      expect(error.code).toBe('CRASHED');
+      expect(error.signal).toBe('SIGKILL');
+      expect(error.workerPid).toBe(client);
       expect(await eventually(() => remote.every((pid) => !isAlive(pid)), 10_000)).toBe(true);
       expect(await host.call('libm.so.6', COS, [0])).toBe(1);
     } finally {
