@@ -126,6 +126,33 @@ describe('workers through ssh', () => {
     }
   });
 
+  it('a far side that refuses the connection is UNAVAILABLE quoting ssh, and trips the start breaker', async () => {
+    // A port nothing listens on: sshd's own, once a throw-away daemon is stopped.
+    const refusing = await startLoopbackSshd();
+    await refusing.stop();
+    const [command, ...args] = refusing.ssh;
+    const host = createHost({ worker: { command: command!, args: [...args, 'airlock-worker', '--remote'] }, breakerThreshold: 2, breakerCooldownMs: 60_000 });
+    try {
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        const error = await failure(host.call('libm.so.6', COS, [0]));
+        expect(error.code).toBe('UNAVAILABLE');
+        expect(error.message).toContain(`port ${refusing.port}: Connection refused`);
+      }
+      const open = await failure(host.call('libm.so.6', COS, [0]));
+      expect(open.code).toBe('UNAVAILABLE');
+      expect(open.message).toMatch(/Connection refused\); not retrying for another \d+ ms/);
+    } finally {
+      await host.close();
+    }
+    // The host that reaches a live daemon still works.
+    const live = sshHost();
+    try {
+      expect(await live.call('libm.so.6', COS, [0])).toBe(1);
+    } finally {
+      await live.close();
+    }
+  });
+
   it('leaves no process on either side after close()', async () => {
     const host = sshHost({ workers: 2 });
     await Promise.all([host.call('libm.so.6', COS, [0]), host.call('libm.so.6', COS, [0])]);
