@@ -1,12 +1,17 @@
-// Workers started through a real ssh connection (a loopback sshd of the test's own): the
-// worker speaks over plain stdio, so a host whose `worker` command is `ssh … airlock-worker
-// --remote` runs its calls on the far side. Checked for real: calls and their values, output
-// capture, a far-side segfault classified by its signal, a timeout that ends the far side's
-// worker, and no process left on either side after close().
-import { readFileSync } from 'node:fs';
+// Workers started through a real ssh connection (a loopback sshd of the test's own), as a host's
+// `workers: [{ launcher, count, command }]` starts them: the far side is `airlock-worker
+// --remote`, given the worker's environment in the launch line. Checked for real: calls, values,
+// environment and output; shipping a library the far side cannot see; a far-side segfault; a
+// timeout; the ssh client killed and the connection cut mid-call; a far side that refuses; a far
+// side of another protocol; nothing left on either side after close().
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHost } from '@airlock/host';
+import { type HostOptions, createHost } from '@airlock/host';
+import { AIRLOCK_VERSION, remoteLaunchLine } from '@airlock/protocol';
 import { type LoopbackSshd, startLoopbackSshd } from '../helpers/sshd.js';
 import { ROOT, eventually, failure, fixture, isAlive, processesMatching } from '../helpers/fixtures.js';
 
@@ -15,19 +20,40 @@ const REMOTE_WORKER = join(ROOT, 'packages/worker/bin/airlock-worker.js');
 const COS = 'double cos(double)';
 
 let sshd: LoopbackSshd;
+/** Scratch of this file: the far side's shipped-library cache, and libraries only the host sees. */
+let scratch: string;
+let shippedDir: string;
+/** A directory the far side's workers cannot see (a tmpfs is mounted over it there), holding a copy of the hostile fixture. */
+let hiddenDir: string;
+let hiddenLibrary: string;
 
 beforeAll(async () => {
   sshd = await startLoopbackSshd();
+  scratch = mkdtempSync(join(tmpdir(), 'airlock-test-remote-'));
+  shippedDir = join(scratch, 'shipped');
+  hiddenDir = mkdtempSync(join(scratch, 'host-only-'));
+  hiddenLibrary = join(hiddenDir, 'libhostonly.so');
+  copyFileSync(fixture('hostile'), hiddenLibrary);
 });
 
 afterAll(async () => {
   await sshd?.stop();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-/** A host whose workers run through ssh (the remote shell gets the command quoted). */
-function sshHost(options: Parameters<typeof createHost>[0] = {}) {
-  const [command, ...args] = sshd.ssh;
-  return createHost({ ...options, worker: { command: command!, args: [...args, `'${process.execPath}'`, `'${REMOTE_WORKER}'`, '--remote'] }, startTimeoutMs: 20_000 });
+/** The far side's command: this checkout's worker, with a shipped-library cache of the test's own. */
+function farSide(): string[] {
+  return ['env', `AIRLOCK_SHIPPED_DIR=${shippedDir}`, process.execPath, REMOTE_WORKER, '--remote'];
+}
+
+/** The same, in a mount namespace of its own where `hiddenDir` is an empty tmpfs: the far side cannot see the host's file. */
+function hidingFarSide(): string[] {
+  return ['unshare', '--mount', 'sh', '-c', 'mount -t tmpfs tmpfs "$1" && shift && exec "$@"', 'sh', hiddenDir, ...farSide()];
+}
+
+/** A host whose workers all run through ssh. */
+function sshHost(options: HostOptions = {}, count = 1, command = farSide()) {
+  return createHost({ startTimeoutMs: 20_000, ...options, workers: [{ launcher: sshd.ssh, count, command }] });
 }
 
 /** The first word of a process's command line, and its parent (undefined once it is gone). */
@@ -51,22 +77,76 @@ function remoteWorkers(): number[] {
   return [...supervisors, ...workers];
 }
 
+/** The sshd process that serves one connection: the far side's nearest ancestor that is sshd. */
+function sshdSessionOf(pid: number): number | undefined {
+  for (let at = processInfo(pid)?.parent; at !== undefined && at > 1; at = processInfo(at)?.parent) {
+    if (readFileSync(`/proc/${at}/cmdline`, 'latin1').startsWith('sshd')) return at;
+  }
+  return undefined;
+}
+
+function sha256Of(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
 describe('workers through ssh', () => {
-  it('runs calls on workers on the far side, with their values and output', async () => {
-    const host = sshHost({ workers: 2, callOutput: true });
+  it('runs calls on a pool of local and ssh workers, with their values, environment and output', async () => {
+    const host = createHost({ workers: [{ launcher: sshd.ssh, count: 1, command: farSide() }, { count: 1 }], env: { AIRLOCK_TEST_VAR: 'far' }, callOutput: true, startTimeoutMs: 20_000, eager: true });
     try {
+      await eventually(() => host.workerPids.length === 2, 20_000);
       const values = await Promise.all([0, 1, 2, 3].map((x) => host.call<number>('libm.so.6', COS, [x])));
       expect(values).toEqual([0, 1, 2, 3].map(Math.cos));
-      expect(await host.call(fixture('hostile'), 'int print_and_return(int)', [7])).toBe(7);
-      const event = new Promise<{ output?: string[] }>((resolve) => host.once('call', resolve));
-      await host.call(fixture('hostile'), 'int print_and_return(int)', [8]);
-      expect((await event).output?.join('\n')).toContain('8');
-      // The host's workers are ssh clients; the workers themselves are children of sshd.
-      expect(host.workerPids.length).toBeGreaterThanOrEqual(1);
-      expect(remoteWorkers().length).toBeGreaterThanOrEqual(1);
-      for (const pid of remoteWorkers()) expect(host.workerPids).not.toContain(pid);
+      expect(remoteWorkers()).toHaveLength(2);
     } finally {
       await host.close();
+    }
+    const remote = sshHost({ env: { AIRLOCK_TEST_VAR: 'far' }, callOutput: true });
+    try {
+      // The host's env reaches the far side's worker through the launch line (ssh carries none).
+      expect(await remote.call('libc.so.6', 'const char *getenv(const char *)', ['AIRLOCK_TEST_VAR'])).toBe('far');
+      const event = new Promise<{ output?: string[] }>((resolve) => remote.once('call', resolve));
+      expect(await remote.call(fixture('hostile'), 'int print_and_return(int)', [8])).toBe(8);
+      expect((await event).output?.join('\n')).toContain('8');
+      // The host's workers are ssh clients; the workers themselves are children of sshd.
+      for (const pid of remoteWorkers()) expect(remote.workerPids).not.toContain(pid);
+    } finally {
+      await remote.close();
+    }
+  });
+
+  it('ships a library only the host side has, by its content, and the far side keeps it by hash', async () => {
+    const host = sshHost({}, 1, hidingFarSide());
+    const sha256 = sha256Of(hiddenLibrary);
+    try {
+      // The far side does not see the host's file: unshipped, it cannot load.
+      const unshipped = await failure(host.call(hiddenLibrary, 'int print_and_return(int)', [1]));
+      expect(unshipped.code).toBe('LOAD_ERROR');
+      expect(unshipped.message).toContain(hiddenLibrary);
+      expect(await host.call(hiddenLibrary, 'int print_and_return(int)', [2], { ship: true })).toBe(2);
+      expect(sha256Of(join(shippedDir, sha256))).toBe(sha256);
+      // A pinned hash ships by itself; `ship: false` says not to.
+      expect(await host.call(hiddenLibrary, 'int print_and_return(int)', [3], { sha256 })).toBe(3);
+      const refused = await failure(host.call(hiddenLibrary, 'int print_and_return(int)', [4], { sha256, ship: false }));
+      expect(refused.code).toBe('LOAD_ERROR');
+    } finally {
+      await host.close();
+    }
+    // A cache entry altered on the far side is not trusted: the next worker gets the content again.
+    writeFileSync(join(shippedDir, sha256), 'not the library');
+    const again = sshHost({ ship: true }, 1, hidingFarSide());
+    try {
+      expect(await again.call(hiddenLibrary, 'int print_and_return(int)', [5])).toBe(5);
+      expect(sha256Of(join(shippedDir, sha256))).toBe(sha256);
+      // A pin the host's file does not match fails before anything is sent.
+      const mismatch = await failure(again.call(hiddenLibrary, 'int print_and_return(int)', [6], { sha256: '0'.repeat(64) }));
+      expect(mismatch.code).toBe('LOAD_ERROR');
+      expect(mismatch.message).toContain(`Checksum mismatch for ${JSON.stringify(hiddenLibrary)}`);
+      const bare = await failure(again.call('libm.so.6', COS, [0]));
+      expect(bare.code).toBe('INVALID_ARGUMENT');
+      expect(bare.message).toContain('ship sends a file, so the library must be given by path, got "libm.so.6"');
+      expect(await again.call('libm.so.6', COS, [0], { ship: false })).toBe(1);
+    } finally {
+      await again.close();
     }
   });
 
@@ -104,7 +184,7 @@ describe('workers through ssh', () => {
     }
   });
 
-  it('settles a call whose ssh client is killed mid-call at once, ends the far side, and the next call succeeds', async () => {
+  it('settles a call whose ssh client is killed mid-call at once as UNAVAILABLE, ends the far side, and the next call succeeds', async () => {
     const host = sshHost();
     try {
       expect(await host.call(fixture('hostile'), 'int print_and_return(int)', [1])).toBe(1);
@@ -115,9 +195,10 @@ describe('workers through ssh', () => {
       await new Promise((r) => setTimeout(r, 300));
       process.kill(client!, 'SIGKILL');
       const error = await call;
-      // The host sees its worker process (the ssh client) killed by a signal nobody in airlock sent.
-      expect(error.code).toBe('CRASHED');
-      expect(error.signal).toBe('SIGKILL');
+      // The worker did not crash: the connection to it is gone.
+      expect(error.code).toBe('UNAVAILABLE');
+      expect(error.message).toBe('The connection to the worker was lost while calling int sleep_forever(void) in ' + fixture('hostile') + ': its ssh client was killed by SIGKILL; the call may have run');
+      expect(error.details).toEqual({ transport: 'ssh', transportSignal: 'SIGKILL' });
       expect(error.workerPid).toBe(client);
       expect(await eventually(() => remote.every((pid) => !isAlive(pid)), 10_000)).toBe(true);
       expect(await host.call('libm.so.6', COS, [0])).toBe(1);
@@ -126,12 +207,46 @@ describe('workers through ssh', () => {
     }
   });
 
-  it('a far side that refuses the connection is UNAVAILABLE quoting ssh, and trips the start breaker', async () => {
+  it('a connection cut on the far side mid-call is UNAVAILABLE quoting ssh, and the next call succeeds', async () => {
+    const host = sshHost();
+    try {
+      expect(await host.call(fixture('hostile'), 'int print_and_return(int)', [1])).toBe(1);
+      const remote = remoteWorkers();
+      const session = sshdSessionOf(remote[0]!);
+      expect(session).toBeGreaterThan(1);
+      const call = failure(host.call(fixture('hostile'), 'int sleep_forever(void)', []));
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(session!, 'SIGKILL');
+      const error = await call;
+      expect(error.code).toBe('UNAVAILABLE');
+      expect(error.message).toMatch(/^The connection to the worker was lost while calling int sleep_forever\(void\) in .*: ssh exited with status 255/);
+      expect(error.details).toEqual({ transport: 'ssh', transportExitCode: 255 });
+      expect(await eventually(() => remote.every((pid) => !isAlive(pid)), 10_000)).toBe(true);
+      expect(await host.call('libm.so.6', COS, [0])).toBe(1);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('refuses maxProcesses on a worker it cannot watch, naming the limit, and the next call succeeds', async () => {
+    const host = sshHost();
+    try {
+      const error = await failure(host.call('libm.so.6', COS, [0], { maxProcesses: 4 }));
+      expect(error.code).toBe('INVALID_ARGUMENT');
+      expect(error.message).toContain('maxProcesses cannot be enforced on a worker reached through ssh');
+      expect(error.details).toEqual({ limit: 'maxProcesses', transport: 'ssh' });
+      // The limits the worker enforces itself hold there: a descriptor bomb stops at maxOpenFiles.
+      expect(await host.call('libm.so.6', COS, [0], { maxOpenFiles: 64, memoryBytes: 64 << 20 })).toBe(1);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('a far side that refuses the connection is UNAVAILABLE quoting ssh and trips its group breaker, while local workers go on', async () => {
     // A port nothing listens on: sshd's own, once a throw-away daemon is stopped.
     const refusing = await startLoopbackSshd();
     await refusing.stop();
-    const [command, ...args] = refusing.ssh;
-    const host = createHost({ worker: { command: command!, args: [...args, 'airlock-worker', '--remote'] }, breakerThreshold: 2, breakerCooldownMs: 60_000 });
+    const host = createHost({ workers: [{ launcher: refusing.ssh, count: 1 }], breakerThreshold: 2, breakerCooldownMs: 60_000 });
     try {
       for (let attempt = 0; attempt < 2; attempt += 1) {
         const error = await failure(host.call('libm.so.6', COS, [0]));
@@ -144,17 +259,49 @@ describe('workers through ssh', () => {
     } finally {
       await host.close();
     }
-    // The host that reaches a live daemon still works.
-    const live = sshHost();
+    // With a local group beside it, every call runs: on local workers, which take the slots of
+    // the group that cannot start while its breaker is open.
+    const mixed = createHost({ workers: [{ launcher: refusing.ssh, count: 1 }, { count: 1 }], breakerThreshold: 1, breakerCooldownMs: 60_000 });
     try {
-      expect(await live.call('libm.so.6', COS, [0])).toBe(1);
+      const values = await Promise.all([0, 0, 0].map((x) => mixed.call('libm.so.6', COS, [x])));
+      expect(values).toEqual([1, 1, 1]);
+      expect(mixed.workerPids.length).toBeGreaterThanOrEqual(1);
+      for (const pid of mixed.workerPids) expect(processInfo(pid)?.command).toBe(process.execPath);
     } finally {
-      await live.close();
+      await mixed.close();
     }
   });
 
-  it('leaves no process on either side after close()', async () => {
-    const host = sshHost({ workers: 2 });
+  it('refuses a far side of another protocol version, at the handshake and at the launch line', async () => {
+    const host = sshHost({ breakerThreshold: 5 }, 1, [process.execPath, join(ROOT, 'test/fixtures/fake-workers/wrong-version.mjs')]);
+    try {
+      const error = await failure(host.call('libm.so.6', COS, [0]));
+      expect(error.code).toBe('UNAVAILABLE');
+      expect(error.message).toContain('Protocol mismatch: this host speaks airlock protocol');
+      expect(error.message).toContain('the worker speaks protocol 999');
+    } finally {
+      await host.close();
+    }
+    // `airlock-worker --remote` checks the launch line before it starts any worker.
+    const far = spawn(process.execPath, [REMOTE_WORKER, '--remote'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    far.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    far.stdin.end(remoteLaunchLine({ protocolVersion: 1, hostVersion: '0.0.1', env: {}, passEnv: [], maxFrameBytes: 1 << 20, singleThreaded: true }));
+    const code = await new Promise<number | null>((resolve) => far.once('exit', resolve));
+    expect(code).toBe(78);
+    expect(stderr).toContain(`airlock-worker: Protocol mismatch: the host speaks airlock protocol 1 (airlock 0.0.1), this worker speaks protocol`);
+    expect(stderr).toContain(`(airlock ${AIRLOCK_VERSION}): install the host's version of @airlock/worker on this machine`);
+    // And a host that did not send one is told what was expected.
+    const bare = spawn(process.execPath, [REMOTE_WORKER, '--remote'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let said = '';
+    bare.stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    bare.stdin.end('Content-Length: 2\r\n\r\n{}');
+    expect(await new Promise<number | null>((resolve) => bare.once('exit', resolve))).toBe(78);
+    expect(said).toContain(`expected the host's launch line ("airlock-launch {…}") first on standard input, got "Content-Length: 2\\r"`);
+  });
+
+  it('leaves no process on either side after close(), nor a temp dir on the far side', async () => {
+    const host = sshHost({}, 2);
     await Promise.all([host.call('libm.so.6', COS, [0]), host.call('libm.so.6', COS, [0])]);
     const clients = host.workerPids;
     const remote = remoteWorkers();
@@ -162,5 +309,6 @@ describe('workers through ssh', () => {
     await host.close();
     expect(await eventually(() => [...clients, ...remote].every((pid) => !isAlive(pid)), 10_000)).toBe(true);
     expect(await eventually(() => remoteWorkers().length === 0, 10_000)).toBe(true);
+    for (const pid of remote) expect(existsSync(`/proc/${pid}`)).toBe(false);
   });
 });

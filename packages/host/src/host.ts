@@ -33,6 +33,7 @@ import {
 } from './options/host-options.js';
 import { WorkerPool } from './pool/worker-pool.js';
 import { workerLaunch } from './worker/worker-launch.js';
+import { LibraryShipper } from './remote/ship.js';
 import { type CallOutcome, NotStarted, type WorkerProcess } from './worker/worker-process.js';
 import { type ExecResult, execCommand } from './exec/run-exec.js';
 import type { ExecSpec } from './exec/exec-spec.js';
@@ -71,6 +72,7 @@ export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
   /** What sandboxed workers see (undefined: no sandbox). */
   private readonly sandbox: SandboxView | undefined;
   private readonly monitor: HostMonitor;
+  private readonly shipper = new LibraryShipper();
 
   constructor(options: HostOptions = {}) {
     super();
@@ -83,8 +85,13 @@ export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
     const policy = sandboxPolicy(this.options.sandbox, this.options.cwd ?? process.cwd());
     this.sandbox = policy && new SandboxView(policy);
     const { breakerThreshold: threshold, breakerCooldownMs: cooldownMs, breakerMaxCooldownMs: maxCooldownMs } = this.options;
-    this.pool = new WorkerPool(() => workerLaunch(this.options, this.sandbox?.spawn()), {
-      size: this.options.workers,
+    const groups = this.options.workers;
+    if (this.sandbox !== undefined && groups.some((group) => group.launcher !== undefined)) {
+      throw new AirlockError('INVALID_ARGUMENT', 'Invalid host options: sandbox runs local workers in bubblewrap; a group with a launcher runs its workers on another machine, which this host cannot sandbox (sandbox them there, or leave sandbox out)');
+    }
+    this.pool = new WorkerPool((group) => workerLaunch(this.options, this.sandbox?.spawn(), undefined, groups[group]), {
+      size: groups.reduce((sum, group) => sum + group.count, 0),
+      groups: groups.map((group) => group.count),
       breaker: { threshold, cooldownMs, maxCooldownMs },
       pipeline: this.options.pipeline,
       standby: this.options.standby,
@@ -132,20 +139,24 @@ export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
     const { signature, wire: wireArgs } = this.checkArguments(abi, fn, args);
     const limits = plain ? this.limits : mergeLimits(this.limits, opts);
     const workerLimits = plain ? this.plainCall.workerLimits : workerSide(limits);
+    const ship = opts.ship ?? (this.options.ship || undefined);
+    const sha256 = ship === true ? this.shipper.digest(target, opts.sha256) : opts.sha256;
     const params = {
       library: target,
       fn,
       abi,
       args: wireArgs,
       limits: workerLimits,
-      ...(opts.sha256 !== undefined && { sha256: opts.sha256 }),
+      ...(sha256 !== undefined && { sha256 }),
       vaccelLayout: opts.vaccelArgLayout ?? this.options.vaccelArgLayout,
     };
     const operation = `calling ${fn} in ${library}`;
     return this.pool.run(
       (worker) => {
         noteCallWorker(opts.signal, worker.pid);
-        return worker.request('call', params, { limits, operation, signal: opts.signal, accept: (result) => acceptResult(result, signature, args, abi, worker.pid) });
+        const info = { limits, operation, signal: opts.signal, accept: (result: unknown) => acceptResult(result, signature, args, abi, worker.pid) };
+        if (!shipsTo(worker, ship, sha256)) return worker.request('call', params, info);
+        return this.shipper.stage(worker, target, sha256!, info).then(() => worker.request('call', { ...params, shipped: true }, info));
       },
       opts.signal,
       target,
@@ -180,12 +191,14 @@ export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
       }
     }
     const limits = mergeLimits(this.limits, opts);
+    const ship = opts.ship ?? (this.options.ship || undefined);
+    const sha256 = ship === true ? this.shipper.digest(target, opts.sha256) : opts.sha256;
     const call = {
       library: target,
       fn,
       abi,
       limits: workerSide(limits),
-      ...(opts.sha256 !== undefined && { sha256: opts.sha256 }),
+      ...(sha256 !== undefined && { sha256 }),
       vaccelLayout: opts.vaccelArgLayout ?? this.options.vaccelArgLayout,
     };
     const operation = `calling ${fn} in ${library}`;
@@ -203,12 +216,14 @@ export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
           else results[index] = { status: 'rejected', reason: outcome.error instanceof NotStarted ? cancelledCall(opts.signal) : outcome.error };
         };
         const chunk = this.pool.run(
-          (worker) =>
-            new Promise<void>((done) => {
+          async (worker) => {
+            const shipped = shipsTo(worker, ship, sha256);
+            if (shipped) await this.shipper.stage(worker, target, sha256!, { limits, signal: opts.signal });
+            return new Promise<void>((done) => {
               let left = indexes.length;
               worker.runCalls(
                 {
-                  call,
+                  call: shipped ? { ...call, shipped } : call,
                   args: indexes.map((index) => wire[index]),
                   isolation: opts.isolation,
                   settle: (position, outcome) => {
@@ -219,7 +234,8 @@ export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
                 },
                 { limits, operation, signal: opts.signal },
               );
-            }),
+            });
+          },
           opts.signal,
           target,
         );
@@ -258,13 +274,20 @@ export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
   }
 
   /** Loads a library in a worker and reports its ABI (and an Arroyo plugin's metadata). */
-  async inspect(library: string, options: { sha256?: string; signal?: AbortSignal } = {}): Promise<LibraryInfo> {
+  async inspect(library: string, options: { sha256?: string; ship?: boolean; signal?: AbortSignal } = {}): Promise<LibraryInfo> {
     this.assertOpen();
     const target = this.checkTarget(library, 'inspect');
     if (this.sandbox !== undefined && !this.sandbox.shows(target)) await this.show(target);
-    const params = { library: target, ...(options.sha256 !== undefined && { sha256: options.sha256 }) };
+    const ship = options.ship ?? (this.options.ship || undefined);
+    const sha256 = ship === true ? this.shipper.digest(target, options.sha256) : options.sha256;
+    const params = { library: target, ...(sha256 !== undefined && { sha256 }) };
     return (await this.pool.run(
-      (worker) => worker.request('inspect', params, { limits: this.limits, operation: `inspecting ${library}`, signal: options.signal }),
+      async (worker) => {
+        const info = { limits: this.limits, operation: `inspecting ${library}`, signal: options.signal };
+        if (!shipsTo(worker, ship, sha256)) return worker.request('inspect', params, info);
+        await this.shipper.stage(worker, target, sha256!, info);
+        return worker.request('inspect', { ...params, shipped: true }, info);
+      },
       options.signal,
       target,
     )) as LibraryInfo;
@@ -484,4 +507,12 @@ function describe(value: unknown): string {
 /** Creates a host at once; workers start on the first call (or at once with `eager: true`). */
 export function createHost(options: HostOptions = {}): Host {
   return new Host(options);
+}
+
+/**
+ * Whether a call's library is shipped to `worker`: only to a launched one, when the call (or its
+ * host) asks for it, or when it pins a sha256 and does not say `ship: false`.
+ */
+function shipsTo(worker: WorkerProcess, ship: boolean | undefined, sha256: string | undefined): boolean {
+  return worker.transport !== undefined && sha256 !== undefined && ship !== false;
 }

@@ -24,3 +24,6 @@ export * from './messages/temp-dir.js';
 export * from './values/vaccel-layout.js';
 export * from './elf/elf-exports.js';
 export * from './messages/remote-exit.js';
+export * from './messages/remote-launch.js';
+export * from './messages/remote-launch-schema.js';
+export * from './messages/ship.js';

@@ -5,6 +5,7 @@ import { ExecParamsSchema, ExecResultSchema } from './messages/exec.js';
 import { HelloParamsSchema, HelloResultSchema } from './messages/handshake.js';
 import { LogParamsSchema } from './messages/log.js';
 import { RetireParamsSchema } from './messages/retire.js';
+import { ShipParamsSchema, ShipResultSchema } from './messages/ship.js';
 import { CallsParamsSchema, ResultsParamsSchema } from './messages/calls.js';
 import {
   ExecResourceParamsSchema,
@@ -26,6 +27,7 @@ export const REQUESTS = {
   registerResource: { method: 'airlock/resource/register', params: RegisterResourceParamsSchema, result: RegisterResourceResultSchema },
   unregisterResource: { method: 'airlock/resource/unregister', params: UnregisterResourceParamsSchema, result: z.null() },
   execResource: { method: 'airlock/resource/exec', params: ExecResourceParamsSchema, result: ValueResultSchema },
+  ship: { method: 'airlock/ship', params: ShipParamsSchema, result: ShipResultSchema },
 } as const;
 
 /** Each notification method (worker → host). */
@@ -62,6 +64,7 @@ export const Methods = {
   registerResource: request('registerResource'),
   unregisterResource: request('unregisterResource'),
   execResource: request('execResource'),
+  ship: request('ship'),
   log: new NotificationType<z.infer<typeof LogParamsSchema>>(NOTIFICATIONS.log.method, byName),
   retire: new NotificationType<z.infer<typeof RetireParamsSchema>>(NOTIFICATIONS.retire.method, byName),
   results: new NotificationType<z.infer<typeof ResultsParamsSchema>>(NOTIFICATIONS.results.method, byName),

@@ -16,8 +16,10 @@ import {
   Methods,
   REQUESTS,
   PROTOCOL_VERSION,
+  ShipParamsSchema,
   type ZodLike,
 } from './protocol-imports.js';
+import { ship } from './operations/ship.js';
 import { guardStdio } from './channel/guard-stdio.js';
 import { openConnection, toResponseError } from './channel/connection.js';
 import { closeInheritedFds, hardenProcess } from './lifecycle/harden.js';
@@ -170,6 +172,7 @@ handle(Methods.exec, ExecParamsSchema, async (params) => (await import('./exec/e
 handle(Methods.registerResource, RegisterResourceParamsSchema, (params) => registerResource(context, params), 'plugin');
 handle(Methods.unregisterResource, UnregisterResourceParamsSchema, (params) => unregisterResource(params));
 handle(Methods.execResource, ExecResourceParamsSchema, (params) => execResource(context, params), 'plugin');
+handle(Methods.ship, ShipParamsSchema, (params) => ship(params), 'worker');
 
 // The host closing the channel is the normal way to end a worker. Whatever plugin code left
 // running goes first: as a child subreaper this worker is the parent of everything it orphaned,

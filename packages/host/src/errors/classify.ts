@@ -53,7 +53,12 @@ export interface DeathEvidence {
   workerPid: number;
   /** What the worker was doing, for the message: `calling int f(int) in ./lib.so`. */
   operation: string;
+  /** The transport of a worker on another machine (`ssh`): the process whose end the OS reported is its client. */
+  transport?: string | undefined;
 }
+
+/** The status with which ssh reports its own failure (the connection, not the far side's command). */
+const SSH_FAILED = 255;
 
 const MEMORY_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGABRT', 'SIGKILL', 'SIGTRAP']);
 
@@ -85,6 +90,15 @@ export function classifyDeath(intent: KillIntent | undefined, reported: WorkerEx
     case undefined:
       break;
   }
+  if (evidence.transport !== undefined && exit === reported) {
+    const lost = connectionLost(evidence.transport, reported, evidence.output);
+    if (lost !== undefined) {
+      return new AirlockError('UNAVAILABLE', `The connection to the worker was lost ${during}: ${lost}; the call may have run`, {
+        ...base,
+        details: { transport: evidence.transport, ...(reported.signal !== null ? { transportSignal: reported.signal } : { transportExitCode: reported.exitCode }) },
+      });
+    }
+  }
   if (exit.signal === 'SIGXCPU' && evidence.cpuLimited) {
     return new AirlockError('LIMIT_EXCEEDED', `The cpu limit was exceeded ${during} (SIGXCPU)`, { ...base, limit: 'cpu', signal: exit.signal });
   }
@@ -99,6 +113,20 @@ export function classifyDeath(intent: KillIntent | undefined, reported: WorkerEx
     return new AirlockError('CRASHED', `The worker crashed with ${exit.signal} ${during}`, { ...base, signal: exit.signal });
   }
   return new AirlockError('CRASHED', `The worker exited with status ${exit.exitCode} ${during}`, { ...base, exitCode: exit.exitCode ?? undefined });
+}
+
+/**
+ * Why the connection to a worker behind a transport ended, when it was the transport that
+ * ended (not the worker, which the far side reports by its own line): its client killed by a
+ * signal here, or ssh's own failure status with its last word. Undefined otherwise.
+ */
+function connectionLost(transport: string, exit: WorkerExit, output: string[]): string | undefined {
+  if (exit.signal !== null) return `its ${transport} client was killed by ${exit.signal}`;
+  if (transport === 'ssh' && exit.exitCode === SSH_FAILED) {
+    const said = output.findLast((line) => line.trim().length > 0);
+    return `ssh exited with status 255${said !== undefined ? ` (${said.trim()})` : ''}`;
+  }
+  return undefined;
 }
 
 /**

@@ -28,8 +28,24 @@ const nonNegativeInt = z.number().int().nonnegative();
  * Options of `createHost`. Every option is optional; each says its default.
  */
 export interface HostOptions {
-  /** Worker processes serving calls in parallel. Default 1. */
-  workers?: number | undefined;
+  /**
+   * Worker processes serving calls in parallel: a number of local workers, or groups of workers
+   * `[{ launcher: ['ssh', 'build-box'], count: 4 }, { count: 2 }]`, each local unless it has a
+   * launcher (see {@link WorkerGroup}). Calls go to whichever worker is free; a new worker goes
+   * to the group with the most room. Each group has its own start breaker: a worker that cannot
+   * start is started in another group, and while a group's breaker is open the other groups
+   * take its slots (a machine that is down fails no call the others can run). Sessions run on
+   * local workers. Default 1.
+   */
+  workers?: number | WorkerGroup[] | undefined;
+  /**
+   * Sends each library to workers on other machines by its content (sha256), which they keep in
+   * a content-addressed cache and load through the descriptor they hashed: the library need not
+   * exist there, nor at the same path. Local workers load the very bytes the host hashed. A call's
+   * `ship` overrides it; a call with `sha256` ships to a launched worker anyway. The library's
+   * own dependencies must be found on the far side. Default false.
+   */
+  ship?: boolean | undefined;
   /**
    * Calls (or callMany chunks) a worker may be sent before it has answered the first. The worker
    * still runs them one at a time, in order, each with its own limits and clock; sending ahead
@@ -136,9 +152,53 @@ export interface HostOptions {
   worker?: { command: string; args?: string[] | undefined } | undefined;
 }
 
+/**
+ * A group of a host's workers: `count` of them, on this machine, or through `launcher` on
+ * another one. The launcher is a command prefix (`['ssh', 'build-box']`, `['docker', 'exec',
+ * '-i', 'box']`, `['kubectl', 'exec', '-i', 'pod-0', '--']`) followed by `command`; the far side
+ * needs Node and @airlock/worker installed (see the README).
+ */
+export interface WorkerGroup {
+  /** Workers in this group. Default 1. */
+  count?: number | undefined;
+  /** The command prefix that reaches the other machine. Default: none (the workers are local). */
+  launcher?: string[] | undefined;
+  /**
+   * What the launcher runs on the other side. For ssh, whose far side hands its command line to
+   * a shell, each word that needs it is quoted. Default `['airlock-worker', '--remote']`.
+   */
+  command?: string[] | undefined;
+}
+
+/** Most workers a host may have, all groups together. */
+const MAX_WORKERS = 256;
+const commandWords = z.array(z.string().min(1)).min(1, 'a command needs at least one word');
+
+/** The schema of {@link WorkerGroup}. */
+export const WorkerGroupSchema = z
+  .strictObject({
+    count: z.number().int().min(1).max(MAX_WORKERS).default(1),
+    launcher: commandWords.optional(),
+    command: commandWords.optional(),
+  })
+  .refine((group) => group.command === undefined || group.launcher !== undefined, {
+    message: "command needs a launcher: a local worker's command is the host option `worker`",
+    path: ['command'],
+  });
+/** A group of workers with its defaults filled in. */
+export type ResolvedWorkerGroup = z.output<typeof WorkerGroupSchema>;
+
+/** The schema of `workers`: a number of local workers, or groups; always read back as groups. */
+export const WorkersSchema = z
+  .union([z.number().int().min(1).max(MAX_WORKERS), z.array(WorkerGroupSchema).min(1, 'give at least one group')])
+  .default(1)
+  .transform((workers): ResolvedWorkerGroup[] => (typeof workers === 'number' ? [{ count: workers }] : workers))
+  .refine((groups) => groups.reduce((sum, group) => sum + group.count, 0) <= MAX_WORKERS, { message: `at most ${MAX_WORKERS} workers in all` });
+
 /** The schema of {@link HostOptions} (each option is documented there). */
 export const HostOptionsSchema = z.strictObject({
-  workers: z.number().int().min(1).max(256).default(1),
+  workers: WorkersSchema,
+  ship: z.boolean().default(false),
   pipeline: z.number().int().min(1).max(256).default(32),
   eager: z.boolean().default(false),
   standby: z.union([z.literal('auto'), z.number().int().min(0).max(16)]).default('auto'),
@@ -178,6 +238,8 @@ export interface CallOptions extends Limits {
   abi?: Abi | undefined;
   /** Pins the library's content: the call fails with LOAD_ERROR unless the file's sha256 is this (hex). */
   sha256?: string | undefined;
+  /** Sends the library to a worker on another machine by its content (see the host option). Default: the host's `ship`. */
+  ship?: boolean | undefined;
   /** Layout of `struct vaccel_arg` (abi 'vaccel'): 'auto', 'main', 'v0.7' ('v0.8' is main's old name). Default: the host's. */
   vaccelArgLayout?: VaccelLayout | undefined;
   /** Aborting it cancels the call (CANCELLED at once), killing its worker if the call is running. */
@@ -213,6 +275,7 @@ const signalSchema = z.custom<AbortSignal>((value) => value instanceof AbortSign
 export const CallOptionsSchema = LimitsSchema.extend({
   abi: AbiSchema.default('auto'),
   sha256: Sha256Schema.optional(),
+  ship: z.boolean().optional(),
   vaccelArgLayout: VaccelLayoutSchema.optional(),
   signal: signalSchema,
 });

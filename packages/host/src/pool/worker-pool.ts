@@ -28,7 +28,11 @@ export class WorkerPool {
    * taken by the next call that finds no idle worker, so that no call starts one more.
    */
   private readonly ahead: AheadWorker[] = [];
-  private readonly breaker: StartBreaker;
+  /** Each group's start breaker: a remote machine that is down stops only its own group's starts. */
+  private readonly breakers: StartBreaker[];
+  /** Each group's workers in the pool, started or starting (a group takes its share of the slots). */
+  private readonly groupLive: number[];
+  private readonly groupSizes: number[];
   private closed = false;
   /** A top-up of the standby workers is due at the next turn. */
   private topUpPending = false;
@@ -59,10 +63,12 @@ export class WorkerPool {
   private readonly idleTimers = new Map<WorkerProcess, NodeJS.Timeout>();
 
   constructor(
-    private readonly launch: () => WorkerLaunch,
+    private readonly launch: (group: number) => WorkerLaunch,
     options: PoolOptions,
   ) {
-    this.size = options.size;
+    this.groupSizes = options.groups ?? [options.size];
+    this.groupLive = this.groupSizes.map(() => 0);
+    this.size = this.groupSizes.reduce((sum, count) => sum + count, 0);
     this.pipeline = options.pipeline ?? 1;
     this.standbyOption = options.standby ?? 'auto';
     this.shared = options.shared ?? false;
@@ -71,7 +77,27 @@ export class WorkerPool {
     this.idleTimeoutMs = options.idleTimeoutMs;
     this.queue = new PQueue({ concurrency: this.size * this.pipeline });
     const { threshold, cooldownMs, maxCooldownMs } = options.breaker;
-    this.breaker = new StartBreaker(threshold, cooldownMs, maxCooldownMs);
+    this.breakers = this.groupSizes.map(() => new StartBreaker(threshold, cooldownMs, maxCooldownMs));
+  }
+
+  /** Whether no group can start a worker now (every breaker is open). */
+  private get blocked(): boolean {
+    return this.breakers.every((breaker) => breaker.open);
+  }
+
+  /**
+   * The group a new pool worker joins: of those whose breaker is closed, the one with the
+   * smallest share of its count in the pool (the first, on a tie). Throws UNAVAILABLE (the
+   * breaker's) when none can start one.
+   */
+  private pickGroup(tried?: ReadonlySet<number>): number {
+    let best = -1;
+    for (let group = 0; group < this.groupSizes.length; group += 1) {
+      if (this.breakers[group]!.open || tried?.has(group)) continue;
+      if (best < 0 || this.groupLive[group]! / this.groupSizes[group]! < this.groupLive[best]! / this.groupSizes[best]!) best = group;
+    }
+    if (best < 0) this.breakers[0]!.check();
+    return Math.max(best, 0);
   }
 
   /**
@@ -268,7 +294,7 @@ export class WorkerPool {
 
   /** Keeps `standby` workers started or starting ahead of calls (none while the breaker is open). */
   private topUpStandby(): void {
-    if (this.standby === 0 || this.closed || this.breaker.open) return;
+    if (this.standby === 0 || this.closed || this.blocked) return;
     while (this.ahead.length < this.standby) this.startAhead();
   }
 
@@ -395,7 +421,7 @@ export class WorkerPool {
    */
   private replace(): void {
     if (this.standby > 0) return this.topUpStandby();
-    if (this.closed || this.ahead.length > 0 || this.breaker.open) return;
+    if (this.closed || this.ahead.length > 0 || this.blocked) return;
     // A call that found no idle worker may have started one already.
     if (this.slots.size + this.starting.size >= this.size) return;
     this.startAhead();
@@ -451,16 +477,41 @@ export class WorkerPool {
     return starting;
   }
 
+  /**
+   * Starts a worker of the group with the most room; when it cannot start, one of another group
+   * whose breaker is closed (a machine that is down does not fail calls others can run).
+   */
   private async startWorker(dedicated: boolean, launch?: WorkerLaunch): Promise<WorkerProcess> {
+    // A worker of the caller's own launch (a session's) is local: the first group's breaker counts its starts.
+    if (launch !== undefined || this.groupSizes.length === 1) return this.startInGroup(dedicated, 0, launch);
+    const tried = new Set<number>();
+    for (;;) {
+      const group = this.pickGroup(tried);
+      try {
+        return await this.startInGroup(dedicated, group, undefined);
+      } catch (error) {
+        tried.add(group);
+        const another = this.groupSizes.some((_, other) => !tried.has(other) && !this.breakers[other]!.open);
+        if (!another || !(error instanceof AirlockError) || !(error.cause instanceof StartFailure)) throw error;
+      }
+    }
+  }
+
+  private async startInGroup(dedicated: boolean, group: number, launch: WorkerLaunch | undefined): Promise<WorkerProcess> {
     if (this.closed) throw closedError();
-    this.breaker.check();
+    const breaker = this.breakers[group]!;
+    breaker.check();
     const generation = this.generation;
-    const spec = launch ?? this.launch();
+    const spec = launch ?? this.launch(group);
     const starting = WorkerProcess.start(this.monitor === undefined ? spec : { ...spec, monitor: this.monitor });
     this.starting.add(starting);
+    const counted = !dedicated;
+    if (counted) this.groupLive[group]! += 1;
+    let live = false;
     try {
       const worker = await starting;
-      this.breaker.succeeded();
+      live = true;
+      breaker.succeeded();
       if (this.closed) {
         await worker.close(0);
         throw closedError();
@@ -470,6 +521,7 @@ export class WorkerPool {
       if (!dedicated) this.slots.add(worker);
       this.monitor?.workerStarted({ pid: worker.pid, startMs: worker.readyAt - worker.spawnedAt, spawnedAt: worker.spawnedAt, readyAt: worker.readyAt });
       worker.onExitOnce((exit) => {
+        if (counted) this.groupLive[group]! -= 1;
         this.monitor?.workerExited({ pid: worker.pid, exitCode: exit.exitCode, signal: exit.signal, reason: worker.endReason ?? 'exited' });
         this.all.delete(worker);
         this.slots.delete(worker);
@@ -484,8 +536,9 @@ export class WorkerPool {
       });
       return worker;
     } catch (error) {
+      if (counted && !live) this.groupLive[group]! -= 1;
       if (error instanceof StartFailure) {
-        this.breaker.failed(error.message);
+        breaker.failed(error.message);
         throw new AirlockError('UNAVAILABLE', `Cannot start a worker: ${error.message}`, { cause: error });
       }
       throw error;
@@ -511,8 +564,10 @@ export class WorkerPool {
 
 /** How a pool is made (the host's options of the same names). */
 export interface PoolOptions {
-  /** Worker slots (`workers`). */
+  /** Worker slots (`workers`), when there is one group. */
   size: number;
+  /** The slots of each group of workers (`workers` as groups): the launch factory is given a group's index. Default `[size]`. */
+  groups?: number[] | undefined;
   breaker: { threshold: number; cooldownMs: number; maxCooldownMs: number };
   pipeline?: number;
   standby?: number | 'auto';

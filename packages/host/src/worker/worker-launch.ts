@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { AIRLOCK_VERSION, PROTOCOL_VERSION, type RemoteLaunch } from '@airlock/protocol';
 import { WORKER_ENTRY } from '@airlock/worker';
-import type { ResolvedHostOptions } from '../options/host-options.js';
+import type { ResolvedHostOptions, ResolvedWorkerGroup } from '../options/host-options.js';
+import { launchedCommandLine } from '../remote/launcher.js';
 import type { OutputLine } from '../output/output-capture.js';
 import type { SandboxSpawn } from '../sandbox/sandbox-view.js';
 import type { WorkerLaunch } from './worker-process.js';
@@ -19,8 +21,8 @@ const WORKER_START = join(dirname(WORKER_ENTRY), 'lifecycle', 'entry.js');
  * `libraryDir` goes last on the worker's LD_LIBRARY_PATH (a session's, where it links its
  * resources' dependencies by file name).
  */
-export function workerLaunch(options: ResolvedHostOptions, sandbox?: SandboxSpawn, libraryDir?: string): WorkerLaunch {
-  const spec = workerSpawnSpec(options);
+export function workerLaunch(options: ResolvedHostOptions, sandbox?: SandboxSpawn, libraryDir?: string, group?: ResolvedWorkerGroup): WorkerLaunch {
+  const spec = group?.launcher !== undefined ? remoteSpawnSpec(options, { ...group, launcher: group.launcher }) : workerSpawnSpec(options);
   // The sandbox shows the user's search path read-only; the session's own directory is writable there already.
   const shown = sandbox && withLoaderPath(sandbox, spec.env.LD_LIBRARY_PATH);
   if (libraryDir !== undefined) spec.env.LD_LIBRARY_PATH = spec.env.LD_LIBRARY_PATH ? `${spec.env.LD_LIBRARY_PATH}:${libraryDir}` : libraryDir;
@@ -72,6 +74,23 @@ export function workerSpawnSpec(options: SpawnOptions): SpawnSpec {
  */
 export function workerArgs(watchesMemory = true): string[] {
   return ['--no-warnings', watchesMemory ? '--single-threaded' : '--single-threaded-gc', WORKER_START];
+}
+
+/**
+ * The transport command line of a launched group's worker, and its launch line: the host's
+ * `env`, and `passEnv` as names of the far side's own variables (the host's mean nothing there).
+ */
+export function remoteSpawnSpec(options: SpawnOptions, group: ResolvedWorkerGroup & { launcher: string[] }): SpawnSpec {
+  const { command, args } = launchedCommandLine(group);
+  const launch: RemoteLaunch = {
+    protocolVersion: PROTOCOL_VERSION,
+    hostVersion: AIRLOCK_VERSION,
+    env: { ...options.env },
+    passEnv: [...options.passEnv],
+    maxFrameBytes: options.maxFrameBytes,
+    singleThreaded: true,
+  };
+  return { command, args, env: {}, ...(options.cwd !== undefined && { cwd: options.cwd }), maxFrameBytes: options.maxFrameBytes, remote: { transport: basename(command), launch } };
 }
 
 /** A sandbox that also shows, read-only, the directories of the loader's search path the worker is given. */

@@ -81,6 +81,8 @@ export class WorkerProcess {
   /** A sandboxed worker's own pid, found once it has answered its handshake. */
   private workerPid: number | undefined;
   private readonly watchIntervalMs: number;
+  /** The transport (`ssh`) of a worker on another machine: this host sees its client, not the worker, in /proc. */
+  readonly transport: string | undefined;
   /** The child and its pipes: they keep the host process alive only while the worker has work. */
   private readonly handles: RefHandle[];
   private held = true;
@@ -107,6 +109,7 @@ export class WorkerProcess {
     this.meter = launch.monitor && new CallMeter(() => this.pid, launch.monitor, () => this.output.lastLines());
     const { child } = spawned;
     this.watchIntervalMs = launch.watchIntervalMs;
+    this.transport = launch.remote?.transport;
     this.maxFrameBytes = launch.maxFrameBytes;
     this.maxCalls = launch.maxCalls ?? Number.POSITIVE_INFINITY;
     this.handles = [child, child.stdin, child.stdout, child.stderr, child.stdio[3]].filter((handle) => handle !== null) as RefHandle[];
@@ -272,6 +275,7 @@ export class WorkerProcess {
     if (method === 'call') return this.callOnce(params as CallParams, info);
     if (!this.usable) return Promise.reject(this.unusable());
     if (info.signal?.aborted) return Promise.reject(cancelled(info.signal.reason, this.pid));
+    if (this.transport !== undefined && info.limits.maxProcesses !== undefined) return Promise.reject(unwatchedLimit(this.transport, this.pid));
     const type = REQUESTS[method];
     return new Promise<unknown>((resolve, reject) => {
       this.enqueue(this.item(info, type.method, { request: { params, resolve, reject } }));
@@ -304,6 +308,7 @@ export class WorkerProcess {
     const refuse = (error: AirlockError) => spec.args.forEach((_, index) => spec.settle(index, { error }));
     if (!this.usable) return refuse(this.unusable());
     if (info.signal?.aborted) return refuse(cancelled(info.signal.reason, this.pid));
+    if (this.transport !== undefined && info.limits.maxProcesses !== undefined) return refuse(unwatchedLimit(this.transport, this.pid));
     const bytes = runFrameBytes(spec.call.library, spec.call.fn, spec.args, this.maxFrameBytes);
     if (bytes > this.maxFrameBytes) {
       return refuse(
@@ -385,7 +390,9 @@ export class WorkerProcess {
     const { info } = call;
     call.armed = true;
     if (call.run !== undefined) this.meter?.started(call.run.first + call.run.done);
-    call.watch = new CallWatch(this.pid, info.limits, this.watchIntervalMs, (limit, detail) => this.kill({ kind: 'limit', limit, detail }));
+    // A worker on another machine enforces its limits itself (RLIMIT_DATA, RLIMIT_NOFILE,
+    // RLIMIT_CPU, its memory watcher): the /proc this host would sample is its transport's.
+    if (this.transport === undefined) call.watch = new CallWatch(this.pid, info.limits, this.watchIntervalMs, (limit, detail) => this.kill({ kind: 'limit', limit, detail }));
     this.output.beginCall(info.limits.maxOutputBytes, (bytes) =>
       this.kill({ kind: 'limit', limit: 'output', detail: `${bytes} bytes written, the limit is ${info.limits.maxOutputBytes} bytes` }),
     );
@@ -734,6 +741,7 @@ export class WorkerProcess {
           output: this.output.lastLines(),
           workerPid: this.pid,
           operation: call.info.operation,
+          transport: this.transport,
         }),
       );
     }
@@ -764,6 +772,15 @@ async function within(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
+}
+
+/** A call with a limit only this host's /proc watch enforces, sent to a worker on another machine. */
+function unwatchedLimit(transport: string, workerPid: number): AirlockError {
+  return new AirlockError(
+    'INVALID_ARGUMENT',
+    `maxProcesses cannot be enforced on a worker reached through ${transport}: the host counts a worker's processes in its own /proc, and a remote worker's are not there (leave maxProcesses out of calls that may run there, or run them on local workers)`,
+    { workerPid, details: { limit: 'maxProcesses', transport } },
+  );
 }
 
 function cancelled(reason: unknown, workerPid: number): AirlockError {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants, tmpdir } from 'node:os';
+import { type RemoteLaunch, remoteLaunchLine } from '@airlock/protocol';
 import type { WorkerExit } from '../errors/classify.js';
 import { createTrackedDir, removeTrackedDir, trackGroup } from '../lifecycle/janitor.js';
 import { bubblewrapArgs, findBubblewrap } from '../sandbox/bubblewrap.js';
@@ -18,6 +19,12 @@ export interface SpawnSpec {
   maxFrameBytes: number;
   /** Runs the worker under bubblewrap, seeing only these mounts (besides its own temp dir). */
   sandbox?: SandboxSpawn | undefined;
+  /**
+   * The worker runs on another machine: `command` and `args` start the transport (ssh …
+   * airlock-worker --remote), which gets this process's environment (ssh needs HOME, its agent
+   * …), and the worker's own environment travels in the launch line, written first on its stdin.
+   */
+  remote?: { transport: string; launch: RemoteLaunch } | undefined;
 }
 
 /** A worker process spawned but not yet talked to. */
@@ -73,7 +80,7 @@ export function spawnWorker(spec: SpawnSpec): SpawnedWorker {
   let child: ChildProcess;
   try {
     child = spawn(command, args, {
-      env: {
+      env: spec.remote !== undefined ? process.env : {
         ...spec.env,
         TMPDIR: tempDir,
         // In a sandbox the worker's parent is its PID namespace's init (bubblewrap), pid 1 there.
@@ -102,6 +109,8 @@ export function spawnWorker(spec: SpawnSpec): SpawnedWorker {
   // The worker leads its own process group (detached): if this process dies, the janitor kills that group.
   trackGroup(pid);
   (child.stdin as NodeJS.WritableStream | null)?.on('error', () => undefined);
+  // Before the channel's first frame (the handshake), which goes out on the same pipe after it.
+  if (spec.remote !== undefined) (child.stdin as NodeJS.WritableStream | null)?.write(remoteLaunchLine(spec.remote.launch));
   const exit = new Promise<WorkerExit>((resolve) => {
     child.once('exit', (exitCode: number | null, signal: NodeJS.Signals | null) =>
       resolve(spec.sandbox !== undefined && signal === null ? unwrapSandboxExit(exitCode) : { exitCode, signal }),
@@ -133,5 +142,5 @@ function sandboxCwd(cwd: string, mounts: SandboxSpawn['mounts'], tempDir: string
 
 /** The spec as a string, equal for equal specs. */
 export function specKey(spec: SpawnSpec): string {
-  return JSON.stringify([spec.command, spec.args, Object.entries(spec.env).sort(), spec.cwd ?? null, spec.maxFrameBytes, spec.sandbox ?? null]);
+  return JSON.stringify([spec.command, spec.args, Object.entries(spec.env).sort(), spec.cwd ?? null, spec.maxFrameBytes, spec.sandbox ?? null, spec.remote ?? null]);
 }

@@ -28,6 +28,8 @@ export const CallParamsSchema = z.object({
   args: z.unknown(),
   limits: WorkerLimitsSchema,
   sha256: Sha256Schema.optional(),
+  /** The library was shipped (see ShipParams): the worker loads the content `sha256` names from its cache; `library` is the host's path, for messages. */
+  shipped: z.boolean().optional(),
   vaccelLayout: VaccelLayoutSchema.optional(),
   /**
    * A session's call: its worker is never replaced under it (the session's pointers and
@@ -43,7 +45,7 @@ export const CallResultSchema = z.object({ value: z.unknown() });
 export type CallResult = z.infer<typeof CallResultSchema>;
 
 /** Host → worker: describe a library. */
-export const InspectParamsSchema = z.object({ library: z.string().min(1), sha256: Sha256Schema.optional() });
+export const InspectParamsSchema = z.object({ library: z.string().min(1), sha256: Sha256Schema.optional(), shipped: z.boolean().optional() });
 export type InspectParams = z.infer<typeof InspectParamsSchema>;
 
 /** The self-describing metadata of an Arroyo plugin. */

@@ -1,8 +1,9 @@
 import { F_DUPFD_CLOEXEC, fcntl3, loadedFilePath } from '../native/libc.js';
-import { closeSync, existsSync, openSync, readSync, fstatSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import koffi, { type LibraryHandle } from 'koffi';
 import { WorkerFailure, invalidArgument, loadError } from '../failure.js';
 import { FileChanges } from './file-changes.js';
+import { hashDescriptor, shippedPath } from '../operations/ship.js';
 
 /** A library loaded for the worker's lifetime, with what was learned about it. */
 export interface LoadedLibrary {
@@ -40,10 +41,12 @@ export interface LoadOptions {
   lazyRetry?: boolean;
   /** For a session (whose worker is never replaced): a library whose file changed is LOAD_ERROR, not a retirement. */
   inSession?: boolean;
+  /** The host shipped it: the content `sha256` names is loaded from the shipped-library cache, and `request` is the host's path. */
+  shipped?: boolean;
 }
 
 export function loadLibrary(request: string, options: LoadOptions & { sha256?: string | undefined } = {}): LoadedLibrary {
-  const key = options.sha256 === undefined ? request : `${request}\0${options.sha256.toLowerCase()}`;
+  const key = options.sha256 === undefined ? request : `${request}\0${options.sha256.toLowerCase()}${options.shipped === true ? '\0shipped' : ''}`;
   const known = libraries.get(key);
   if (known !== undefined) {
     if (known.identity !== undefined) {
@@ -56,7 +59,8 @@ export function loadLibrary(request: string, options: LoadOptions & { sha256?: s
     return known;
   }
   let target = request;
-  if (options.sha256 !== undefined) target = openPinned(request, options.sha256);
+  if (options.sha256 !== undefined) target = options.shipped === true ? openShipped(request, options.sha256) : openPinned(request, options.sha256);
+  else if (options.shipped === true) throw invalidArgument(`A shipped library is named by its sha256, which the call of ${JSON.stringify(request)} lacks`);
   let handle: LibraryHandle;
   try {
     handle = loadHandle(target, options);
@@ -148,24 +152,33 @@ function openPinned(request: string, expected: string): string {
   if (!request.includes('/')) {
     throw invalidArgument(`sha256 pins a file, so the library must be given by path, got ${JSON.stringify(request)}`);
   }
+  return holdHashed(request, request, expected);
+}
+
+/** The shipped content `expected` names, from the cache: a missing or altered file is a LOAD_ERROR saying to ship it again. */
+function openShipped(request: string, expected: string): string {
+  const path = shippedPath(expected);
+  if (!existsSync(path)) {
+    throw loadError(`Library ${JSON.stringify(request)} (sha256 ${expected.toLowerCase()}) is not in this worker's shipped-library cache: the host ships it before the call`, {
+      details: { library: request, sha256: expected.toLowerCase(), shipped: false },
+    });
+  }
+  return holdHashed(path, request, expected);
+}
+
+/**
+ * Opens `file`, hashes it through that descriptor and keeps it open: the bytes hashed are the
+ * bytes the loader maps (through `/proc/self/fd/N`). `request` names it in errors.
+ */
+function holdHashed(file: string, request: string, expected: string): string {
   let fd: number;
   try {
-    fd = openSync(request, 'r');
+    fd = openSync(file, 'r');
   } catch (error) {
     throw loadError(`Cannot open library ${JSON.stringify(request)}: ${(error as Error).message}`, { details: { library: request } });
   }
   // node:crypto is loaded here, when a library is pinned, not at the worker's start (it is 4 ms of it).
-  const hash = process.getBuiltinModule('node:crypto').createHash('sha256');
-  const buffer = Buffer.allocUnsafe(1 << 20);
-  const size = fstatSync(fd).size;
-  let offset = 0;
-  while (offset < size) {
-    const read = readSync(fd, buffer, 0, buffer.length, offset);
-    if (read === 0) break;
-    hash.update(buffer.subarray(0, read));
-    offset += read;
-  }
-  const actual = hash.digest('hex');
+  const actual = hashDescriptor(fd);
   if (actual !== expected.toLowerCase()) {
     closeSync(fd);
     throw loadError(`Checksum mismatch for ${JSON.stringify(request)}: expected sha256 ${expected.toLowerCase()}, file has ${actual}`, {

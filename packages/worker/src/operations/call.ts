@@ -29,7 +29,7 @@ export function resolveAbi(library: LoadedLibrary, params: Pick<CallParams, 'abi
 export function prepareCall(context: WorkerContext, params: Omit<CallParams, 'args'>): (wireArgs: unknown) => { value: unknown } {
   // Limits first: a library's constructors are plugin code too.
   context.limits.apply(params.limits);
-  const library = context.load(params.library, params.sha256, { inSession: params.inSession === true });
+  const library = context.load(params.library, params.sha256, { inSession: params.inSession === true, shipped: params.shipped === true });
   const invoke = context.abis[resolveAbi(library, params)](library, params.fn, params);
   return (wireArgs) => {
     // The limits are lifted whenever the worker returns to its event loop (between chunks, and

@@ -10,7 +10,7 @@ import type { WorkerContext } from './context.js';
  * (and then which layout of `struct vaccel_arg` it gets, and why).
  */
 export function runInspect(context: WorkerContext, params: InspectParams): InspectResult {
-  const library = context.load(params.library, params.sha256);
+  const library = context.load(params.library, params.sha256, { shipped: params.shipped === true });
   // A pinned library is loaded through a descriptor of this worker's: the host knows it by its path.
   const path = params.sha256 === undefined ? (library.path ?? params.library) : params.library;
   if (hasSymbol(library, 'plugin_metadata')) return { path, abi: 'arroyo', arroyo: readArroyoMetadata(library) };
