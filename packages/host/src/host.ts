@@ -153,7 +153,7 @@ export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
     const operation = `calling ${fn} in ${library}`;
     return this.pool.run(
       (worker) => {
-        noteCallWorker(opts.signal, worker.pid);
+        noteCallWorker(opts.signal, worker.pid, worker.where);
         const info = { limits, operation, signal: opts.signal, accept: (result: unknown) => acceptResult(result, signature, args, abi, worker.pid) };
         if (!shipsTo(worker, ship, sha256)) return worker.request('call', params, info);
         return this.shipper.stage(worker, target, sha256!, info).then(() => worker.request('call', { ...params, shipped: true }, info));

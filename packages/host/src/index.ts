@@ -1,6 +1,6 @@
 export { createHost, Host, type LibraryInfo } from './host.js';
 export { AirlockError, isAirlockError, type AirlockErrorFields } from './errors/airlock-error.js';
-export { DEFAULT_LIMITS, type HostOptions, type CallOptions, type CallManyOptions, type SessionCallOptions, type LogEntry } from './options/host-options.js';
+export { DEFAULT_LIMITS, type HostOptions, type WorkerGroup, type CallOptions, type CallManyOptions, type SessionCallOptions, type LogEntry } from './options/host-options.js';
 export type { SandboxOptions, SandboxPaths } from './sandbox/sandbox-options.js';
 export { OpaquePointer, EXIT_CODES, ERROR_CODES, LIMIT_KINDS, type ErrorCode, type LimitKind, type Limits } from '@airlock/protocol';
 export { Session, type SessionOptions, type Resource, type ResourceData } from './session/session.js';
@@ -12,3 +12,4 @@ export type { PrototypeFunction, UnknownFunction } from './bind/prototype-types.
 export type { HostEvents, HostStats, WorkerStartEvent, WorkerExitEvent, WorkerRetireEvent } from './observe/host-monitor.js';
 export type { CallEvent } from './worker/call-meter.js';
 export type { Logger } from './options/host-options.js';
+export { DEFAULT_REMOTE_COMMAND } from './remote/launcher.js';

@@ -1,5 +1,7 @@
 import type { Limits, LogLevel } from '@airlock/protocol';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { WorkerGroup } from '../options/host-options.js';
+import { parseLauncher, parseWorkersArgument, splitCommandLine } from '../remote/launcher.js';
 import type { SandboxOptions } from '../sandbox/sandbox-options.js';
 import { DEFAULT_PASS_ENV } from '../worker/worker-launch.js';
 
@@ -111,4 +113,48 @@ export function addWorkerEnvOptions(command: Command): Command {
 export function workerEnvFrom(options: Record<string, unknown>): { env: Record<string, string>; passEnv: string[] } {
   const env = Object.fromEntries((options.env as Array<[string, string]> | undefined) ?? []);
   return { env, passEnv: [...DEFAULT_PASS_ENV, ...((options.passEnv as string[] | undefined) ?? [])] };
+}
+
+/** Wraps a parser that throws plain errors as commander's, so that the message reaches the user as a usage error. */
+function usageParser<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  };
+}
+
+/**
+ * Adds where the workers run: `--workers N` or `N@'launcher'` (repeatable: the groups of the pool,
+ * replacing the spec's), `--launcher` (for the groups that name none), `--remote-command` and
+ * `--ship`. `pool` says whether the command runs more than one worker (call and inspect run one).
+ */
+export function addPoolOptions(command: Command, pool: boolean): Command {
+  if (pool) {
+    command.option('--workers <N|N@launcher>', "worker processes running in parallel: N local ones, or N@'ssh build-box' through a launcher (repeatable: one group each)", (text: string, previous: WorkerGroup[] = []) => [
+      ...previous,
+      usageParser(parseWorkersArgument)(text),
+    ]);
+  }
+  return command
+    .addOption(new Option('--launcher <command>', `run the worker${pool ? 's' : ''} on another machine through this command prefix, such as 'ssh build-box' or 'docker exec -i box'`).argParser(usageParser(parseLauncher)))
+    .addOption(new Option('--remote-command <command>', "what the launcher runs on the other side (default: airlock-worker --remote)").argParser(usageParser(splitCommandLine)))
+    .option('--ship', 'send the library to workers on other machines by its content (sha256) instead of loading it from the same path there');
+}
+
+/** The workers and shipping asked for on the command line (absent: the spec's, or one local worker). */
+export function poolFrom(options: Record<string, unknown>): { workers?: number | WorkerGroup[]; ship?: boolean } {
+  const launcher = options.launcher as string[] | undefined;
+  const command = options.remoteCommand as string[] | undefined;
+  let groups = (options.workers as WorkerGroup[] | undefined) ?? (launcher !== undefined ? [{ count: 1 }] : undefined);
+  if (groups !== undefined && (launcher !== undefined || command !== undefined)) {
+    groups = groups.map((group) => {
+      const through = group.launcher ?? launcher;
+      return through === undefined ? group : { ...group, launcher: through, ...(command !== undefined && { command }) };
+    });
+  }
+  const workers = groups?.length === 1 && groups[0]!.launcher === undefined ? groups[0]!.count : groups;
+  return { ...(workers !== undefined && { workers }), ...(options.ship === true && { ship: true }) };
 }

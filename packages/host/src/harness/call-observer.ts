@@ -18,6 +18,8 @@ export interface ObservedCall {
   durationMs: number;
   /** Its last lines of output, each with its stream. */
   output: OutputLine[];
+  /** The worker that took it and where that worker runs. */
+  worker: { pid: number; where: string };
 }
 
 /** Keeps each worker's last lines with when they arrived. */
@@ -49,7 +51,7 @@ export class CallObserver {
     if (taken === undefined) return undefined;
     const output = (this.lines.get(taken.pid) ?? []).filter((line) => line.at >= taken.at).map(({ stream, line }) => ({ stream, line }));
     if (this.ended.delete(taken.pid)) this.lines.delete(taken.pid);
-    return { durationMs: settledAt - taken.at, output };
+    return { durationMs: settledAt - taken.at, output, worker: { pid: taken.pid, where: taken.where } };
   }
 
   /** A worker has ended: its lines are dropped once its last call has taken them. */

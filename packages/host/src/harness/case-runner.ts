@@ -7,14 +7,14 @@ import type { Limits } from '@airlock/protocol';
 import { isAirlockError } from '../errors/airlock-error.js';
 import { type Host, createHost } from '../host.js';
 import { DEFAULT_PASS_ENV } from '../worker/worker-launch.js';
-import type { LogEntry } from '../options/host-options.js';
+import type { LogEntry, WorkerGroup } from '../options/host-options.js';
 import type { OutputLine } from '../output/output-capture.js';
 import type { SandboxOptions } from '../sandbox/sandbox-options.js';
 import { CallObserver } from './call-observer.js';
 import { type KeptCall, keepInput, replayCommand } from './crash-store.js';
 import { type CallSettlement, judge } from './judge.js';
 import { minimize } from './minimize.js';
-import type { CaseOutcome, GroupReport } from './run-harness.js';
+import type { CaseOutcome, CaseWorker, GroupReport } from './run-harness.js';
 import { type Signature, groupFailures, signatureOf } from './signature.js';
 import type { HarnessCase, HarnessSpec } from './spec.js';
 
@@ -23,7 +23,9 @@ export type RunnerTarget = Omit<HarnessSpec, 'cases' | 'corpora'>;
 
 /** The host's settings, over the target's. */
 export interface RunnerOptions {
-  workers: number;
+  workers: number | WorkerGroup[];
+  /** Ships the library to launched workers. */
+  ship?: boolean;
   limits?: Limits;
   onLog?: (entry: LogEntry) => void;
   sandbox?: SandboxOptions;
@@ -40,6 +42,8 @@ export interface CallResult {
   actual: CallSettlement;
   durationMs: number;
   output?: OutputLine[];
+  /** The worker that ran it, if one took it. */
+  worker?: CaseWorker;
 }
 
 /** Runs cases on one host (closed by `close`). */
@@ -62,6 +66,7 @@ export class CaseRunner {
     this.sandbox = options.sandbox ?? target.sandbox ?? false;
     this.host = createHost({
       workers: options.workers,
+      ...(options.ship !== undefined && { ship: options.ship }),
       // Spares once a case has ended its worker: the cases after a crash do not wait for a start.
       standby: 'auto',
       limits: { ...target.limits, ...options.limits },
@@ -101,12 +106,12 @@ export class CaseRunner {
     }
     const observed = await this.observer.take(call.signal);
     const durationMs = Math.round((observed?.durationMs ?? performance.now() - begin) * 10) / 10;
-    return { actual, durationMs, ...(observed !== undefined && { output: observed.output }) };
+    return { actual, durationMs, ...(observed !== undefined && { output: observed.output, worker: observed.worker }) };
   }
 
   /** Runs a case (with `bytes` as its input, if given) and judges it; a failure gets its signature. */
   async run(testCase: HarnessCase, bytes?: Uint8Array): Promise<CaseOutcome> {
-    const { actual, durationMs, output } = await this.call(testCase, bytes);
+    const { actual, durationMs, output, worker } = await this.call(testCase, bytes);
     const reason = judge(testCase.expect, actual);
     const outcome: CaseOutcome = {
       name: testCase.name,
@@ -119,6 +124,7 @@ export class CaseRunner {
       expect: testCase.expect,
       actual,
       ...(reason !== undefined && { reason }),
+      ...(worker !== undefined && { worker }),
       durationMs,
       ...(output !== undefined && output.length > 0 && { output }),
     };

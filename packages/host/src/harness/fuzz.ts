@@ -16,6 +16,7 @@ import { below, mutate, seeded } from './mutate.js';
 import type { CaseOutcome, GroupReport } from './run-harness.js';
 import { EXAMPLES, lastLine, maskLine } from './signature.js';
 import type { Expectation, HarnessCase } from './spec.js';
+import { workerCount } from '../options/host-options.js';
 
 /** What is fuzzed: a library's function taking bytes, what it should do, and the corpus it starts from. */
 export interface FuzzTarget extends RunnerTarget {
@@ -105,6 +106,7 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
   // A batch's calls, one per worker at a time (as the harness's lanes make them: a call waits
   // for the one before it on its worker, which keeps each call's observation its own), their
   // outcomes in the batch's order whatever order they settle in.
+  const workers = workerCount(options.workers);
   const runBatch = async (inputs: Uint8Array[]): Promise<CaseOutcome[]> => {
     const outcomes: CaseOutcome[] = new Array(inputs.length);
     let next = 0;
@@ -114,7 +116,7 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
         outcomes[index] = await runner.run(testCase(inputs[index]!), inputs[index]);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(options.workers, inputs.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(workers, inputs.length) }, lane));
     return outcomes;
   };
 
@@ -154,8 +156,8 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
 
   try {
     // Each corpus input once, as AFL's dry run: what they do is not new.
-    for (let at = 0; at < corpus.length && !signal?.aborted; at += options.workers * BATCH_PER_WORKER) {
-      const inputs = corpus.slice(at, at + options.workers * BATCH_PER_WORKER);
+    for (let at = 0; at < corpus.length && !signal?.aborted; at += workers * BATCH_PER_WORKER) {
+      const inputs = corpus.slice(at, at + workers * BATCH_PER_WORKER);
       const outcomes = await runBatch(inputs);
       if (signal?.aborted) break;
       await take(inputs, outcomes, true);
@@ -172,7 +174,7 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
         stoppedBy = 'time';
         break;
       }
-      const size = Math.min(options.workers * BATCH_PER_WORKER, options.runs === undefined ? Infinity : options.runs - mutated);
+      const size = Math.min(workers * BATCH_PER_WORKER, options.runs === undefined ? Infinity : options.runs - mutated);
       const inputs = Array.from({ length: size }, () => mutate(corpus[below(random, corpus.length)]!, random, corpus, options.maxLength));
       const outcomes = await runBatch(inputs);
       // Calls cancelled by the interrupt are no finding.

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Limits } from '@airlock/protocol';
-import type { LogEntry } from '../options/host-options.js';
+import { type LogEntry, type WorkerGroup, workerCount } from '../options/host-options.js';
 import type { OutputLine } from '../output/output-capture.js';
 import type { SandboxOptions } from '../sandbox/sandbox-options.js';
 import { CaseRunner } from './case-runner.js';
@@ -30,6 +30,8 @@ export interface CaseOutcome {
   actual: CallSettlement;
   /** Why the case failed. */
   reason?: string;
+  /** The worker that ran the call: its pid (on this machine: a launched worker's is its transport's) and where it runs. */
+  worker?: CaseWorker;
   /** How long the call ran in its worker, in ms: not the wait for a worker to start (a call that never reached one: from issuing to settling). */
   durationMs: number;
   /** The call's last lines of output with their streams (a success's too). */
@@ -40,6 +42,12 @@ export interface CaseOutcome {
   groupId?: string;
   /** Where `crashes` kept the failing input. */
   kept?: string;
+}
+
+/** Where a case ran: `local`, or the launcher of its worker's group (`ssh build-box`). */
+export interface CaseWorker {
+  pid: number;
+  where: string;
 }
 
 /** A group's minimized input: its first input reduced while it still failed with the group's signature. */
@@ -92,9 +100,12 @@ export interface HarnessRun {
   outcomes: CaseOutcome[];
 }
 
-/** Options of runHarness; `workers` and `limits` override the spec's. */
+/** Options of runHarness; `workers`, `ship` and `limits` override the spec's. */
 export interface RunHarnessOptions {
-  workers?: number;
+  /** A number of local workers, or groups of local and launched ones (createHost's `workers`). */
+  workers?: number | WorkerGroup[];
+  /** Ships the library to launched workers by its content (createHost's `ship`). */
+  ship?: boolean;
   limits?: Limits;
   /** Calls in flight at once: at most (and by default) the worker count, one call per worker, so that each call's observed time and output are its own. */
   concurrency?: number;
@@ -125,13 +136,16 @@ export interface RunHarnessOptions {
  * grouped by signature, kept under `crashes` and minimized when asked.
  */
 export async function runHarness(spec: HarnessSpec, options: RunHarnessOptions = {}): Promise<HarnessRun> {
-  const workers = options.workers ?? spec.workers ?? 1;
+  const pool = options.workers ?? spec.workers ?? 1;
+  const workers = workerCount(pool);
+  const ship = options.ship ?? spec.ship;
   const startedAt = new Date();
   const started = performance.now();
   const crashes = options.crashes === undefined ? undefined : openCrashDir(options.crashes);
   const signal = options.signal;
   const runner = new CaseRunner(spec, {
-    workers,
+    workers: pool,
+    ...(ship !== undefined && { ship }),
     ...(options.limits !== undefined && { limits: options.limits }),
     ...(options.onLog !== undefined && { onLog: options.onLog }),
     ...(options.sandbox !== undefined && { sandbox: options.sandbox }),

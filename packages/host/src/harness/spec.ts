@@ -24,6 +24,7 @@ import { z } from 'zod';
 import { parseDuration, parseSize } from '../cli/options.js';
 import { naturalCompare } from './natural-order.js';
 import { type SandboxOptions, SandboxOptionsSchema } from '../sandbox/sandbox-options.js';
+import { type WorkerGroup, WorkersInputSchema, unionBranch } from '../options/host-options.js';
 
 type Abi = z.infer<typeof AbiSchema>;
 type VaccelLayout = z.infer<typeof VaccelLayoutSchema>;
@@ -63,7 +64,10 @@ export interface HarnessSpec {
   file: string;
   /** The library as the host should load it: an absolute path, or a bare name for the loader. */
   library: string;
-  workers?: number;
+  /** Its workers: a number of local ones, or groups (see createHost's `workers`). */
+  workers?: number | WorkerGroup[];
+  /** Ships the library to launched workers by its content. */
+  ship?: boolean;
   /** The spec's limits for every call. */
   limits: Limits;
   sha256?: string;
@@ -307,7 +311,10 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const HarnessSpecSchema = strict({
   library: name,
   abi: AbiSchema.optional(),
-  workers: z.number().int().min(1).max(256).optional(),
+  /** A number of local workers, or groups `[{ count, launcher?, command? }]` as createHost takes them. */
+  workers: WorkersInputSchema.optional(),
+  /** Ships the library to launched workers by its content (createHost's `ship`). */
+  ship: z.boolean().optional(),
   limits: SpecLimitsSchema.optional(),
   sha256: Sha256Schema.optional(),
   vaccelArgLayout: VaccelLayoutSchema.optional(),
@@ -366,7 +373,7 @@ export function parseSpec(text: string, options: { file: string; format: 'json' 
   const raw = format === 'json' ? parseJson(text, file, located) : parseYaml(text, file, located);
   const parsed = HarnessSpecSchema.safeParse(raw, { error: (issue) => (issue.input === undefined && issue.code === 'invalid_type' ? `missing (expected ${issue.expected})` : undefined) });
   if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue): LocatedProblem[] => {
+    const problems = parsed.error.issues.flatMap(unionBranch).flatMap((issue): LocatedProblem[] => {
       const path = issue.path as PathSegment[];
       if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: [...path, key], message: issue.message }));
       const received = valueAt(raw, path);
@@ -506,6 +513,7 @@ function resolveSpec(raw: RawSpec, file: string, located: SpecLocator): HarnessS
     file: resolve(file),
     library,
     ...(raw.workers !== undefined && { workers: raw.workers }),
+    ...(raw.ship !== undefined && { ship: raw.ship }),
     limits: raw.limits ?? {},
     ...(raw.sha256 !== undefined && { sha256: raw.sha256 }),
     ...(raw.vaccelArgLayout !== undefined && { vaccelArgLayout: raw.vaccelArgLayout }),

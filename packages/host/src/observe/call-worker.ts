@@ -4,17 +4,18 @@
 // Internal: not exported from the package.
 import { performance } from 'node:perf_hooks';
 
-/** The worker that took a call and when (performance.now()). */
+/** The worker that took a call, where it runs (`local`, or its group's launcher) and when (performance.now()). */
 export interface CallTaken {
   pid: number;
+  where: string;
   at: number;
 }
 
 const taken = new WeakMap<AbortSignal, CallTaken>();
 
 /** Records that the worker `pid` takes the call of `signal` now (a call sent again elsewhere is recorded again). */
-export function noteCallWorker(signal: AbortSignal | undefined, pid: number): void {
-  if (signal !== undefined) taken.set(signal, { pid, at: performance.now() });
+export function noteCallWorker(signal: AbortSignal | undefined, pid: number, where: string): void {
+  if (signal !== undefined) taken.set(signal, { pid, where, at: performance.now() });
 }
 
 /** The worker that last took the call of `signal`, and when, if one did. */

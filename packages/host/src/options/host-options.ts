@@ -188,12 +188,20 @@ export const WorkerGroupSchema = z
 /** A group of workers with its defaults filled in. */
 export type ResolvedWorkerGroup = z.output<typeof WorkerGroupSchema>;
 
+/** `workers` as written: a number of local workers, or groups. */
+export const WorkersInputSchema = z.union([z.number().int().min(1).max(MAX_WORKERS), z.array(WorkerGroupSchema).min(1, 'give at least one group')], {
+  error: `expected a number of workers (1 to ${MAX_WORKERS}) or an array of groups { count, launcher?, command? }`,
+});
+
 /** The schema of `workers`: a number of local workers, or groups; always read back as groups. */
-export const WorkersSchema = z
-  .union([z.number().int().min(1).max(MAX_WORKERS), z.array(WorkerGroupSchema).min(1, 'give at least one group')])
-  .default(1)
+export const WorkersSchema = WorkersInputSchema.default(1)
   .transform((workers): ResolvedWorkerGroup[] => (typeof workers === 'number' ? [{ count: workers }] : workers))
   .refine((groups) => groups.reduce((sum, group) => sum + group.count, 0) <= MAX_WORKERS, { message: `at most ${MAX_WORKERS} workers in all` });
+
+/** How many workers `workers` asks for, all groups together. */
+export function workerCount(workers: number | readonly WorkerGroup[]): number {
+  return typeof workers === 'number' ? workers : workers.reduce((sum, group) => sum + (group.count ?? 1), 0);
+}
 
 /** The schema of {@link HostOptions} (each option is documented there). */
 export const HostOptionsSchema = z.strictObject({
@@ -300,13 +308,25 @@ void callOptionsMatch;
 export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(value ?? {});
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
+  const problems = parsed.error.issues.flatMap(unionBranch).map((issue) => {
     const path = issue.path.join('.');
     const received = issue.path.reduce<unknown>((v, key) => (v as Record<PropertyKey, unknown> | undefined)?.[key], value);
     const got = issue.code === 'unrecognized_keys' ? '' : ` (got ${JSON.stringify(received) ?? String(received)})`;
     return `${path ? `${path}: ` : ''}${issue.message}${got}`;
   });
   throw new AirlockError('INVALID_ARGUMENT', `Invalid ${what}: ${problems.join('; ')}`);
+}
+
+/**
+ * An issue as the user can act on it: for a value that matches no branch of a union (`workers`:
+ * a number or groups), the issues of the branch of its own kind (the groups' issues for an
+ * array), where zod says only "Invalid input".
+ */
+export function unionBranch(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
+  const ofItsKind = issue.errors.filter((branch) => !branch.some((inner) => inner.code === 'invalid_type' && inner.path.length === 0));
+  if (ofItsKind.length !== 1) return [issue];
+  return ofItsKind[0]!.flatMap((inner) => unionBranch({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue));
 }
 
 /** The limits of one call: the host's, overridden by the call's. */

@@ -48,6 +48,8 @@ export class WorkerPool {
   private readonly generations = new WeakMap<WorkerProcess, number>();
   /** The library each worker serves (unless shared): given by the first call that took it. */
   private readonly owners = new WeakMap<WorkerProcess, string>();
+  /** Workers started for a call's library and not yet taken by that call (see start). */
+  private readonly startedFor = new WeakSet<WorkerProcess>();
   /** Wakes a pipelined call waiting for a worker of its library to have room. */
   private roomWaiters: Array<() => void> = [];
 
@@ -324,6 +326,8 @@ export class WorkerPool {
 
   /** Makes a worker that serves no library yet the one of `library`; whether it did. */
   private claim(worker: WorkerProcess, library: string | undefined): boolean {
+    // Started for this call's library: it serves it already, and the claim is this call's.
+    if (this.startedFor.delete(worker)) return true;
     if (this.shared || library === undefined || this.owners.has(worker)) return false;
     this.owners.set(worker, library);
     return true;
@@ -360,7 +364,7 @@ export class WorkerPool {
     const ahead = await this.takeAhead();
     if (ahead !== undefined) return ahead;
     this.makeRoom(key);
-    return this.start();
+    return this.start(false, undefined, key);
   }
 
   /**
@@ -393,12 +397,12 @@ export class WorkerPool {
       for (const worker of this.slots) {
         if (this.serves(worker, key) && this.fresh(worker) && worker.load < this.pipeline && (best === undefined || worker.load < best.load)) best = worker;
       }
-      if (this.slots.size + this.starting.size < this.size || this.makeRoom(key)) return this.start();
+      if (this.slots.size + this.starting.size < this.size || this.makeRoom(key)) return this.start(false, undefined, key);
       if (best !== undefined) return best;
       // Slots busy with another library's calls free up as those settle; slots whose workers are
       // ending (retiring, renewed) may never wake anyone: a worker is started past them.
       const busyElsewhere = [...this.slots].some((worker) => worker.usable && worker.load > 0 && !this.serves(worker, key));
-      if (!busyElsewhere && this.starting.size === 0) return this.start();
+      if (!busyElsewhere && this.starting.size === 0) return this.start(false, undefined, key);
       await new Promise<void>((wake) => {
         this.roomWaiters.push(wake);
         if (this.starting.size > 0) void Promise.race([...this.starting].map((starting) => starting.catch(() => undefined))).then(() => wake());
@@ -467,10 +471,14 @@ export class WorkerPool {
     return worker!;
   }
 
-  private start(dedicated = false, launch?: WorkerLaunch): Promise<WorkerProcess> {
+  /**
+   * Starts a worker. `owner`: the library of the call it is started for, which it serves from
+   * the moment it is ready (a call waking up in between must not take it for another library).
+   */
+  private start(dedicated = false, launch?: WorkerLaunch, owner?: string): Promise<WorkerProcess> {
     // close() waits for every start to end, including a worker that started after the close
     // began and is being closed again.
-    const starting = this.startWorker(dedicated, launch);
+    const starting = this.startWorker(dedicated, launch, owner);
     const settled = starting.then(() => undefined, () => undefined);
     this.starts.add(settled);
     void settled.then(() => this.starts.delete(settled));
@@ -481,14 +489,14 @@ export class WorkerPool {
    * Starts a worker of the group with the most room; when it cannot start, one of another group
    * whose breaker is closed (a machine that is down does not fail calls others can run).
    */
-  private async startWorker(dedicated: boolean, launch?: WorkerLaunch): Promise<WorkerProcess> {
+  private async startWorker(dedicated: boolean, launch: WorkerLaunch | undefined, owner: string | undefined): Promise<WorkerProcess> {
     // A worker of the caller's own launch (a session's) is local: the first group's breaker counts its starts.
-    if (launch !== undefined || this.groupSizes.length === 1) return this.startInGroup(dedicated, 0, launch);
+    if (launch !== undefined || this.groupSizes.length === 1) return this.startInGroup(dedicated, 0, launch, owner);
     const tried = new Set<number>();
     for (;;) {
       const group = this.pickGroup(tried);
       try {
-        return await this.startInGroup(dedicated, group, undefined);
+        return await this.startInGroup(dedicated, group, undefined, owner);
       } catch (error) {
         tried.add(group);
         const another = this.groupSizes.some((_, other) => !tried.has(other) && !this.breakers[other]!.open);
@@ -497,7 +505,7 @@ export class WorkerPool {
     }
   }
 
-  private async startInGroup(dedicated: boolean, group: number, launch: WorkerLaunch | undefined): Promise<WorkerProcess> {
+  private async startInGroup(dedicated: boolean, group: number, launch: WorkerLaunch | undefined, owner: string | undefined): Promise<WorkerProcess> {
     if (this.closed) throw closedError();
     const breaker = this.breakers[group]!;
     breaker.check();
@@ -517,6 +525,10 @@ export class WorkerPool {
         throw closedError();
       }
       this.generations.set(worker, generation);
+      if (owner !== undefined && !this.shared) {
+        this.owners.set(worker, owner);
+        this.startedFor.add(worker);
+      }
       this.all.add(worker);
       if (!dedicated) this.slots.add(worker);
       this.monitor?.workerStarted({ pid: worker.pid, startMs: worker.readyAt - worker.spawnedAt, spawnedAt: worker.spawnedAt, readyAt: worker.readyAt });

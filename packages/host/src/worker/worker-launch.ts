@@ -90,7 +90,7 @@ export function remoteSpawnSpec(options: SpawnOptions, group: ResolvedWorkerGrou
     maxFrameBytes: options.maxFrameBytes,
     singleThreaded: true,
   };
-  return { command, args, env: {}, ...(options.cwd !== undefined && { cwd: options.cwd }), maxFrameBytes: options.maxFrameBytes, remote: { transport: basename(command), launch } };
+  return { command, args, env: {}, ...(options.cwd !== undefined && { cwd: options.cwd }), maxFrameBytes: options.maxFrameBytes, remote: { transport: basename(command), where: group.launcher.join(' '), launch } };
 }
 
 /** A sandbox that also shows, read-only, the directories of the loader's search path the worker is given. */

@@ -83,6 +83,8 @@ export class WorkerProcess {
   private readonly watchIntervalMs: number;
   /** The transport (`ssh`) of a worker on another machine: this host sees its client, not the worker, in /proc. */
   readonly transport: string | undefined;
+  /** Where it runs: `local`, or its group's launcher (`ssh build-box`). */
+  readonly where: string;
   /** The child and its pipes: they keep the host process alive only while the worker has work. */
   private readonly handles: RefHandle[];
   private held = true;
@@ -110,6 +112,7 @@ export class WorkerProcess {
     const { child } = spawned;
     this.watchIntervalMs = launch.watchIntervalMs;
     this.transport = launch.remote?.transport;
+    this.where = launch.remote?.where ?? 'local';
     this.maxFrameBytes = launch.maxFrameBytes;
     this.maxCalls = launch.maxCalls ?? Number.POSITIVE_INFINITY;
     this.handles = [child, child.stdin, child.stdout, child.stderr, child.stdio[3]].filter((handle) => handle !== null) as RefHandle[];

@@ -24,7 +24,7 @@ export interface SpawnSpec {
    * airlock-worker --remote), which gets this process's environment (ssh needs HOME, its agent
    * …), and the worker's own environment travels in the launch line, written first on its stdin.
    */
-  remote?: { transport: string; launch: RemoteLaunch } | undefined;
+  remote?: { transport: string; where: string; launch: RemoteLaunch } | undefined;
 }
 
 /** A worker process spawned but not yet talked to. */

@@ -4,7 +4,7 @@ import { AirlockError } from '../../errors/airlock-error.js';
 import { createHost } from '../../host.js';
 import { attachDebugLog } from '../debug-log.js';
 import { cliSpawnOptions } from '../../worker/prestart.js';
-import { limitsFrom, sandboxFrom, workerEnvFrom } from '../options.js';
+import { limitsFrom, poolFrom, sandboxFrom, workerEnvFrom } from '../options.js';
 import { parseCArguments } from '../parse-c-arguments.js';
 import { printFailure, printSuccess, stderrLog } from '../render.js';
 import { cliArgumentParsers } from './abi-arguments.js';
@@ -14,7 +14,7 @@ export async function runCall(library: string, fn: string, words: string[], opti
   const limits = limitsFrom(options);
   let host: ReturnType<typeof createHost>;
   try {
-    host = createHost({ workers: 1, limits, onLog: stderrLog(options.logLevel as never), ...cliSpawnOptions(limits.memoryBytes !== undefined), ...workerEnvFrom(options), sandbox: sandboxFrom(options) ?? false });
+    host = createHost({ workers: 1, ...poolFrom(options), limits, onLog: stderrLog(options.logLevel as never), ...cliSpawnOptions(limits.memoryBytes !== undefined), ...workerEnvFrom(options), sandbox: sandboxFrom(options) ?? false });
   } catch (error) {
     return printFailure(error, json);
   }

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { addLimitOptions, addOutputOptions, addSandboxOptions, addWorkerEnvOptions, collect } from '../options.js';
+import { addLimitOptions, addOutputOptions, addPoolOptions, addSandboxOptions, addWorkerEnvOptions, collect } from '../options.js';
 
 /** `plugin-run call`: one call, the result alone on stdout. */
 export function registerCall(program: Command): void {
@@ -18,6 +18,7 @@ export function registerCall(program: Command): void {
         .choices(['auto', 'main', 'v0.7', 'v0.8'])
         .default('auto'),
     );
+  addPoolOptions(command, false);
   addLimitOptions(command);
   addSandboxOptions(command);
   addWorkerEnvOptions(command);

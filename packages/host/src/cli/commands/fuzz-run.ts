@@ -7,7 +7,7 @@ import { openCrashDir } from '../../harness/crash-store.js';
 import { type FuzzRun, type FuzzStatus, type FuzzTarget, runFuzz } from '../../harness/fuzz.js';
 import { type HarnessSpec, SpecError, formatProblem, listCorpus, loadSpec, takesBytes } from '../../harness/spec.js';
 import { renderGroups, terminal } from '../../harness/summary.js';
-import { limitsFrom, sandboxFrom, workerEnvFrom } from '../options.js';
+import { limitsFrom, poolFrom, sandboxFrom, workerEnvFrom } from '../options.js';
 import { toJson, workersLog } from '../render.js';
 
 /** Exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
@@ -41,7 +41,8 @@ export async function runFuzzCommand(words: string[], options: Record<string, un
   let run: FuzzRun;
   try {
     run = await runFuzz(target, {
-      workers: options.workers as number,
+      workers: 1,
+      ...poolFrom(options),
       seed,
       ...(runs !== undefined && { runs }),
       ...(timeMs !== undefined && { timeMs }),

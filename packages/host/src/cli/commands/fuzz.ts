@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { addLimitOptions, addSandboxOptions, addWorkerEnvOptions, parseCount, parseDuration, parseLogLevel } from '../options.js';
+import { addLimitOptions, addPoolOptions, addSandboxOptions, addWorkerEnvOptions, parseCount, parseDuration, parseLogLevel } from '../options.js';
 
 /** `plugin-run fuzz`: mutates a corpus against a library's function, keeping new outcomes, grouping and keeping failures. */
 export function registerFuzz(program: Command): void {
@@ -16,9 +16,9 @@ export function registerFuzz(program: Command): void {
     .addOption(new Option('--minimize-tries <n>', "calls one group's minimization makes at most").argParser(parseCount).default(500))
     .addOption(new Option('--minimize-time <duration>', "time one group's minimization takes at most").argParser(durationOption).default(60_000, '60s'))
     .addOption(new Option('--max-len <bytes>', 'longest input the mutations make').argParser(parseCount).default(4096))
-    .addOption(new Option('--workers <n>', 'worker processes running inputs in parallel').argParser(parseCount).default(1))
     .option('--json', 'print one JSON object: {"ok":…,"seed":…,"execs":…,"corpus":{…},"groups":[…]}')
     .addOption(new Option('--log-level <level>', 'error|warn|info|debug (or 1-4): plugin output shows at info and above').argParser(parseLogLevel).default('warn'));
+  addPoolOptions(command, true);
   addLimitOptions(command);
   addSandboxOptions(command);
   addWorkerEnvOptions(command);

@@ -6,7 +6,7 @@ import { type HarnessRun, type RunHarnessOptions, describeSettlement, outputLine
 import { type ReportTarget, describeExpectation, writeReports } from '../../harness/reports.js';
 import { oneLine, renderSummary, terminal } from '../../harness/summary.js';
 import { type HarnessSpec, SpecError, formatProblem, loadSpec } from '../../harness/spec.js';
-import { limitsFrom, sandboxFrom, workerEnvFrom } from '../options.js';
+import { limitsFrom, poolFrom, sandboxFrom, workerEnvFrom } from '../options.js';
 import { toJson, workersLog } from '../render.js';
 
 /** Exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
@@ -102,7 +102,7 @@ async function runWithProgress(spec: HarnessSpec, options: Record<string, unknow
   process.once('SIGINT', onSigint);
   try {
     return await runHarness(spec, {
-      ...(options.workers !== undefined && { workers: options.workers as number }),
+      ...poolFrom(options),
       limits: limitsFrom(options),
       ...(sandboxFrom(options) !== undefined && { sandbox: sandboxFrom(options) }),
       ...workerEnvFrom(options),

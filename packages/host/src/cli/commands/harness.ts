@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ReportTarget } from '../../harness/reports.js';
-import { addLimitOptions, addSandboxOptions, addWorkerEnvOptions, parseCount, parseDuration, parseLogLevel } from '../options.js';
+import { addLimitOptions, addPoolOptions, addSandboxOptions, addWorkerEnvOptions, parseCount, parseDuration, parseLogLevel } from '../options.js';
 
 /** `plugin-run harness`: runs a spec's cases and corpus on one host, prints a summary, writes reports. */
 export function registerHarness(program: Command): void {
@@ -14,10 +14,10 @@ export function registerHarness(program: Command): void {
     .addOption(new Option('--minimize-tries <n>', 'calls one group\'s minimization makes at most').argParser(parseCount).default(500))
     .addOption(new Option('--minimize-time <duration>', "time one group's minimization takes at most, such as 30s").argParser(parseDurationOption).default(60_000, '60s'))
     .option('--replay <file>', 'run one input kept by --crashes again (FILE or FILE.json), with the call its record describes; exit 1 if it still fails')
-    .addOption(new Option('--workers <n>', "worker processes running cases in parallel (overrides the spec's)").argParser(parseWorkers))
     .option('--failures-only', 'list only the failed outcomes in the table (the totals still count all)')
     .option('--json', 'print one JSON object: {"ok":…,"summary":{…},"outcomes":[…]}')
     .addOption(new Option('--log-level <level>', 'error|warn|info|debug (or 1-4): plugin output shows at info and above').argParser(parseLogLevel).default('warn'));
+  addPoolOptions(command, true);
   addLimitOptions(command);
   addSandboxOptions(command);
   addWorkerEnvOptions(command);
@@ -46,12 +46,6 @@ function collectReport(value: string, previous: ReportTarget[] = []): ReportTarg
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message);
   }
-}
-
-function parseWorkers(text: string): number {
-  const count = parseCount(text);
-  if (count > 256) throw new InvalidArgumentError(`expected at most 256 workers, got ${JSON.stringify(text)}`);
-  return count;
 }
 
 function parseDurationOption(text: string): number {
