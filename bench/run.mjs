@@ -6,7 +6,7 @@
 // BENCH_CALLS (default 5000) scales every count.
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { CALLS, SCALE, now, progress } from './lib/common.mjs';
+import { CALLS, IN_FLIGHT, SCALE, now, progress } from './lib/common.mjs';
 import { row, table, writeJson } from './lib/report.mjs';
 import { openAirlock, openRawPipe, openWorkerpool } from './lib/subjects.mjs';
 import { inProcess } from './figures/in-process.mjs';
@@ -20,6 +20,7 @@ import { bigBuffers } from './figures/big-buffers.mjs';
 import { memory } from './figures/memory.mjs';
 import { hygiene } from './figures/hygiene.mjs';
 import { sandbox } from './figures/sandbox.mjs';
+import { remote } from './figures/remote.mjs';
 
 const REPORT = fileURLToPath(new URL('../reports/bench.json', import.meta.url));
 const began = now();
@@ -66,6 +67,9 @@ figures.bigBuffers = await bigBuffers();
 
 progress('the sandbox: cold starts (5 each, interleaved), then sequential calls');
 figures.sandbox = await sandbox();
+
+progress('workers through ssh to a loopback sshd: cold starts, sequential calls, calls in flight');
+figures.remote = await remote();
 
 const f = figures;
 const seqRaw = f.sequential['raw pipe'].usPerCall;
@@ -137,6 +141,21 @@ const rows = [
           target: { on: 'ratio', op: '<=', limit: 1.1 },
         }),
       ]),
+  ...(f.remote.error
+    ? []
+    : [
+        row('sshColdStart', 'ssh worker cold start: createHost → first result, loopback sshd', f.remote.coldStartMs, 'ms', {
+          baseline: vs('local cold start', f.remote.localColdStartMs),
+        }),
+        row('sshSequential', 'ssh worker sequential, 1 worker', f.remote.usPerCall, 'µs/call', {
+          baseline: vs('local sequential', f.remote.localUsPerCall),
+          target: { on: 'ratio', op: '<=', limit: 3 },
+        }),
+        row('sshInFlight', `ssh workers, 2, ${IN_FLIGHT} in flight`, f.remote.callsPerSecond, 'calls/s', {
+          baseline: vs('2 local workers', f.remote.localCallsPerSecond),
+          target: { on: 'ratio', op: '>=', limit: 0.3 },
+        }),
+      ]),
   row('memoryHost', `host RSS growth over ${f.memory.calls} calls`, f.memory.growthMiB.host, 'MiB', {
     baseline: vs('RSS before', f.memory.before.host),
     target: { on: 'value', op: '<=', limit: 32 },
@@ -150,6 +169,7 @@ const rows = [
 const notes = [];
 if (f.callMany.error) notes.push(f.callMany.error.code ? `callMany: ${f.callMany.error.code}: ${f.callMany.error.message}` : `callMany: ${f.callMany.error.message.replace(/^callMany: /, '')}`);
 if (f.sandbox.error) notes.push(`sandbox: ${f.sandbox.error.code ?? 'error'}: ${f.sandbox.error.message}`);
+if (f.remote.error) notes.push(`ssh workers: ${f.remote.error.code ?? 'error'}: ${f.remote.error.message}`);
 if (f.crashNoSpare.error) notes.push(`standby: 0 refused: ${f.crashNoSpare.error.code}: ${f.crashNoSpare.error.message}`);
 for (const attempt of big.attempts) {
   if (attempt.error) notes.push(`64 MiB with ${JSON.stringify(attempt.options)}: ${attempt.error.code ?? 'wrong result'}: ${attempt.error.message}`);

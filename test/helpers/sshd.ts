@@ -18,8 +18,17 @@ export interface LoopbackSshd {
   stop(): Promise<void>;
 }
 
+/** How the daemon is set up. */
+export interface LoopbackSshdOptions {
+  /**
+   * Variables of every session's environment (sshd's SetEnv), such as PATH: where the far side
+   * finds `airlock-worker` (a login's shell start-up files may still add to it).
+   */
+  env?: Record<string, string>;
+}
+
 /** Starts sshd on a free loopback port; resolves once it accepts connections. */
-export async function startLoopbackSshd(): Promise<LoopbackSshd> {
+export async function startLoopbackSshd(options: LoopbackSshdOptions = {}): Promise<LoopbackSshd> {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-test-sshd-'));
   const keygen = (name: string) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'airlock-test', '-f', join(dir, name)]);
   keygen('host_key');
@@ -39,6 +48,7 @@ export async function startLoopbackSshd(): Promise<LoopbackSshd> {
       'StrictModes no',
       'UsePAM no',
       `PidFile ${join(dir, 'sshd.pid')}`,
+      ...(options.env !== undefined ? [`SetEnv ${Object.entries(options.env).map(([name, value]) => `${name}=${value}`).join(' ')}`] : []),
       '',
     ].join('\n'),
   );

@@ -1,26 +1,27 @@
 // Workers started through a real ssh connection (a loopback sshd of the test's own), as a host's
-// `workers: [{ launcher, count, command }]` starts them: the far side is `airlock-worker
-// --remote`, given the worker's environment in the launch line. Checked for real: calls, values,
-// environment and output; shipping a library the far side cannot see; a far-side segfault; a
-// timeout; the ssh client killed and the connection cut mid-call; a far side that refuses; a far
-// side of another protocol; nothing left on either side after close().
+// `workers: [{ launcher, count }]` starts them: the far side runs `airlock-worker --remote` (the
+// default command, found on the PATH the daemon gives its sessions), given the worker's
+// environment in the launch line. Checked for real: calls, values, environment and output;
+// shipping a library the far side cannot see; a far-side segfault; a timeout; the ssh client
+// killed and the connection cut mid-call; a far side that refuses; a far side of another
+// protocol; a harness run spread over local and ssh workers; nothing left on either side.
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HostOptions, createHost } from '@airlock/host';
 import { AIRLOCK_VERSION, remoteLaunchLine } from '@airlock/protocol';
 import { type LoopbackSshd, startLoopbackSshd } from '../helpers/sshd.js';
-import { ROOT, eventually, failure, fixture, isAlive, processesMatching } from '../helpers/fixtures.js';
+import { ROOT, eventually, failure, fixture, isAlive, pluginRun, processesMatching } from '../helpers/fixtures.js';
 
-/** The worker's bin as the far side runs it: its path marks the remote workers in `ps`. */
+/** The worker's bin, as installing @airlock/worker puts it on the far side's PATH. */
 const REMOTE_WORKER = join(ROOT, 'packages/worker/bin/airlock-worker.js');
 const COS = 'double cos(double)';
 
 let sshd: LoopbackSshd;
-/** Scratch of this file: the far side's shipped-library cache, and libraries only the host sees. */
+/** Scratch of this file: the far side's PATH and shipped-library cache, and libraries only the host sees. */
 let scratch: string;
 let shippedDir: string;
 /** A directory the far side's workers cannot see (a tmpfs is mounted over it there), holding a copy of the hostile fixture. */
@@ -28,9 +29,13 @@ let hiddenDir: string;
 let hiddenLibrary: string;
 
 beforeAll(async () => {
-  sshd = await startLoopbackSshd();
   scratch = mkdtempSync(join(tmpdir(), 'airlock-test-remote-'));
+  const bin = join(scratch, 'bin');
+  mkdirSync(bin);
+  symlinkSync(REMOTE_WORKER, join(bin, 'airlock-worker'));
   shippedDir = join(scratch, 'shipped');
+  // The far side's Node is this one (its bin runs `env node`); its cache is the test's own.
+  sshd = await startLoopbackSshd({ env: { PATH: [bin, dirname(process.execPath), '/usr/bin', '/bin'].join(':'), AIRLOCK_SHIPPED_DIR: shippedDir } });
   hiddenDir = mkdtempSync(join(scratch, 'host-only-'));
   hiddenLibrary = join(hiddenDir, 'libhostonly.so');
   copyFileSync(fixture('hostile'), hiddenLibrary);
@@ -41,38 +46,36 @@ afterAll(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-/** The far side's command: this checkout's worker, with a shipped-library cache of the test's own. */
-function farSide(): string[] {
-  return ['env', `AIRLOCK_SHIPPED_DIR=${shippedDir}`, process.execPath, REMOTE_WORKER, '--remote'];
-}
-
-/** The same, in a mount namespace of its own where `hiddenDir` is an empty tmpfs: the far side cannot see the host's file. */
+/** The far side's default command, in a mount namespace of its own where `hiddenDir` is an empty tmpfs: the far side cannot see the host's file. */
 function hidingFarSide(): string[] {
-  return ['unshare', '--mount', 'sh', '-c', 'mount -t tmpfs tmpfs "$1" && shift && exec "$@"', 'sh', hiddenDir, ...farSide()];
+  return ['unshare', '--mount', 'sh', '-c', 'mount -t tmpfs tmpfs "$1" && shift && exec "$@"', 'sh', hiddenDir, 'airlock-worker', '--remote'];
 }
 
 /** A host whose workers all run through ssh. */
-function sshHost(options: HostOptions = {}, count = 1, command = farSide()) {
-  return createHost({ startTimeoutMs: 20_000, ...options, workers: [{ launcher: sshd.ssh, count, command }] });
+function sshHost(options: HostOptions = {}, count = 1, command?: string[]) {
+  return createHost({ startTimeoutMs: 20_000, ...options, workers: [{ launcher: sshd.ssh, count, ...(command !== undefined && { command }) }] });
 }
 
-/** The first word of a process's command line, and its parent (undefined once it is gone). */
-function processInfo(pid: number): { command: string; parent: number } | undefined {
+/** A process's command line and its parent (undefined once it is gone). */
+function processInfo(pid: number): { args: string[]; parent: number } | undefined {
   try {
-    const command = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0]!;
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
     const parent = Number(readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ')[1]);
-    return { command, parent };
+    return { args, parent };
   } catch {
     return undefined;
   }
 }
 
 /**
- * Pids of the far side's processes: each `airlock-worker --remote` (not the ssh clients, whose
- * arguments name the same script) and the worker it runs as its child.
+ * Pids of the far side's processes: each `airlock-worker --remote` (Node running the bin; not
+ * the ssh clients, whose arguments name it too) and the worker it runs as its child.
  */
 function remoteWorkers(): number[] {
-  const supervisors = processesMatching(REMOTE_WORKER).filter((pid) => processInfo(pid)?.command === process.execPath);
+  const supervisors = processesMatching('airlock-worker --remote').filter((pid) => {
+    const args = processInfo(pid)?.args ?? [];
+    return basename(args[0] ?? '') === 'node' && basename(args[1] ?? '') === 'airlock-worker';
+  });
   const workers = processesMatching('lifecycle/entry.js').filter((pid) => supervisors.includes(processInfo(pid)?.parent ?? -1));
   return [...supervisors, ...workers];
 }
@@ -80,9 +83,14 @@ function remoteWorkers(): number[] {
 /** The sshd process that serves one connection: the far side's nearest ancestor that is sshd. */
 function sshdSessionOf(pid: number): number | undefined {
   for (let at = processInfo(pid)?.parent; at !== undefined && at > 1; at = processInfo(at)?.parent) {
-    if (readFileSync(`/proc/${at}/cmdline`, 'latin1').startsWith('sshd')) return at;
+    if ((processInfo(at)?.args[0] ?? '').startsWith('sshd')) return at;
   }
   return undefined;
+}
+
+/** The temp dirs far-side supervisors made (`airlock-remote-<pid>-…` in the far side's temp dir, this machine's). */
+function remoteTempDirs(pids: number[]): string[] {
+  return readdirSync(tmpdir()).filter((name) => pids.some((pid) => name.startsWith(`airlock-remote-${pid}-`)));
 }
 
 function sha256Of(path: string): string {
@@ -91,7 +99,7 @@ function sha256Of(path: string): string {
 
 describe('workers through ssh', () => {
   it('runs calls on a pool of local and ssh workers, with their values, environment and output', async () => {
-    const host = createHost({ workers: [{ launcher: sshd.ssh, count: 1, command: farSide() }, { count: 1 }], env: { AIRLOCK_TEST_VAR: 'far' }, callOutput: true, startTimeoutMs: 20_000, eager: true });
+    const host = createHost({ workers: [{ launcher: sshd.ssh, count: 1 }, { count: 1 }], env: { AIRLOCK_TEST_VAR: 'far' }, callOutput: true, startTimeoutMs: 20_000, eager: true });
     try {
       await eventually(() => host.workerPids.length === 2, 20_000);
       const values = await Promise.all([0, 1, 2, 3].map((x) => host.call<number>('libm.so.6', COS, [x])));
@@ -186,10 +194,11 @@ describe('workers through ssh', () => {
 
   it('settles a call whose ssh client is killed mid-call at once as UNAVAILABLE, ends the far side, and the next call succeeds', async () => {
     const host = sshHost();
+    let remote: number[] = [];
     try {
       expect(await host.call(fixture('hostile'), 'int print_and_return(int)', [1])).toBe(1);
       const [client] = host.workerPids;
-      const remote = remoteWorkers();
+      remote = remoteWorkers();
       expect(remote).toHaveLength(2);
       const call = failure(host.call(fixture('hostile'), 'int sleep_forever(void)', []));
       await new Promise((r) => setTimeout(r, 300));
@@ -201,10 +210,14 @@ describe('workers through ssh', () => {
       expect(error.details).toEqual({ transport: 'ssh', transportSignal: 'SIGKILL' });
       expect(error.workerPid).toBe(client);
       expect(await eventually(() => remote.every((pid) => !isAlive(pid)), 10_000)).toBe(true);
+      // The far side was killed (PR_SET_PDEATHSIG) before it could remove its worker's temp dir:
+      // the next `airlock-worker --remote` on that machine does, as it starts or ends.
+      expect(remoteTempDirs(remote)).toHaveLength(1);
       expect(await host.call('libm.so.6', COS, [0])).toBe(1);
     } finally {
       await host.close();
     }
+    expect(await eventually(() => remoteTempDirs(remote).length === 0, 10_000)).toBe(true);
   });
 
   it('a connection cut on the far side mid-call is UNAVAILABLE quoting ssh, and the next call succeeds', async () => {
@@ -266,14 +279,14 @@ describe('workers through ssh', () => {
       const values = await Promise.all([0, 0, 0].map((x) => mixed.call('libm.so.6', COS, [x])));
       expect(values).toEqual([1, 1, 1]);
       expect(mixed.workerPids.length).toBeGreaterThanOrEqual(1);
-      for (const pid of mixed.workerPids) expect(processInfo(pid)?.command).toBe(process.execPath);
+      for (const pid of mixed.workerPids) expect(processInfo(pid)?.args[0]).toBe(process.execPath);
     } finally {
       await mixed.close();
     }
   });
 
   it('refuses a far side of another protocol version, at the handshake and at the launch line', async () => {
-    const host = sshHost({ breakerThreshold: 5 }, 1, [process.execPath, join(ROOT, 'test/fixtures/fake-workers/wrong-version.mjs')]);
+    const host = sshHost({ breakerThreshold: 5 }, 1, ['node', join(ROOT, 'test/fixtures/fake-workers/wrong-version.mjs')]);
     try {
       const error = await failure(host.call('libm.so.6', COS, [0]));
       expect(error.code).toBe('UNAVAILABLE');
@@ -300,6 +313,46 @@ describe('workers through ssh', () => {
     expect(said).toContain(`expected the host's launch line ("airlock-launch {…}") first on standard input, got "Content-Length: 2\\r"`);
   });
 
+  it('plugin-run harness spreads a corpus over local and ssh workers, shipping the library, and reports every outcome once', () => {
+    const dir = mkdtempSync(join(scratch, 'harness-'));
+    const decoder = join(hiddenDir, 'libdecoder-hostonly.so');
+    copyFileSync(fixture('decoder'), decoder);
+    mkdirSync(join(dir, 'corpus'));
+    // 24 inputs the decoder accepts, 6 that make it segfault (byte 0 is 0xEE), 2 with a wrong result ('W').
+    const names: string[] = [];
+    const put = (name: string, bytes: number[]) => {
+      writeFileSync(join(dir, 'corpus', name), Buffer.from(bytes));
+      names.push(name);
+    };
+    for (let i = 0; i < 24; i += 1) put(`ok-${i}.bin`, [0x41, i + 1, 0x42]);
+    for (let i = 0; i < 6; i += 1) put(`tag-${i}.bin`, [0xee, i + 1]);
+    for (let i = 0; i < 2; i += 1) put(`wrong-${i}.bin`, [0x57, i + 1]);
+    const spec = join(dir, 'spec.yaml');
+    // The spec's own pool (one local worker) is replaced by the command line's.
+    writeFileSync(spec, `library: ${decoder}\nworkers: 1\ncorpus:\n  - name: inputs\n    fn: int decode(const uint8_t *data, size_t len)\n    dir: corpus\n    expect: { result: 0 }\n`);
+    const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+    const launcher = sshd.ssh.map(quote).join(' ');
+    const run = pluginRun(['harness', spec, '--workers', '1', '--workers', `2@${launcher}`, '--remote-command', hidingFarSide().map(quote).join(' '), '--ship', '--timeout', '10s', '--json'], { timeoutMs: 120_000 });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(1);
+    const report = JSON.parse(run.stdout) as {
+      summary: { total: number; ran: number; passed: number; failed: number; workers: number; actual: Record<string, number> };
+      outcomes: Array<{ name: string; outcome: string; actual: { ok: boolean; error?: { code: string; signal?: string } }; worker?: { pid: number; where: string } }>;
+    };
+    expect(report.summary).toMatchObject({ total: 32, ran: 32, passed: 24, failed: 8, workers: 3, actual: { ok: 26, CRASHED: 6 } });
+    // Every input once, each with the worker that ran it.
+    expect(report.outcomes.map((outcome) => outcome.name).sort()).toEqual(names.map((name) => `inputs/${name}`).sort());
+    const where = new Set(report.outcomes.map((outcome) => outcome.worker?.where));
+    expect(where).toEqual(new Set(['local', sshd.ssh.join(' ')]));
+    for (const outcome of report.outcomes) {
+      if (outcome.name.includes('/tag-')) expect(outcome.actual.error).toMatchObject({ code: 'CRASHED', signal: 'SIGSEGV' });
+      else if (outcome.name.includes('/wrong-')) expect(outcome).toMatchObject({ outcome: 'fail', actual: { ok: true } });
+      else expect(outcome.outcome).toBe('pass');
+    }
+    // The far side loaded what the host shipped: the decoder is in its cache by hash.
+    expect(existsSync(join(shippedDir, sha256Of(decoder)))).toBe(true);
+  });
+
   it('leaves no process on either side after close(), nor a temp dir on the far side', async () => {
     const host = sshHost({}, 2);
     await Promise.all([host.call('libm.so.6', COS, [0]), host.call('libm.so.6', COS, [0])]);
@@ -309,6 +362,6 @@ describe('workers through ssh', () => {
     await host.close();
     expect(await eventually(() => [...clients, ...remote].every((pid) => !isAlive(pid)), 10_000)).toBe(true);
     expect(await eventually(() => remoteWorkers().length === 0, 10_000)).toBe(true);
-    for (const pid of remote) expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(remoteTempDirs(remote)).toEqual([]);
   });
 });

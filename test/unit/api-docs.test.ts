@@ -15,6 +15,6 @@ describe('docs/API.md', () => {
     const names = [...index.matchAll(/\{([^}]*)\}/g)].flatMap((m) => m[1]!.split(',').map((item) => item.trim().replace(/^type /, ''))).filter(Boolean);
     expect(names.length).toBeGreaterThan(30);
     for (const name of names) expect(api, name).toContain(`## \`${name}\``);
-    expect(api).toContain('Worker processes serving calls in parallel. Default 1.');
+    expect(api).toContain('Worker processes serving calls in parallel: a number of local workers, or groups of workers');
   });
 });

@@ -64,6 +64,22 @@ cases:
     expect({ ...fromYaml, file: '' }).toEqual({ ...fromJson, file: '' });
   });
 
+  it('takes workers as groups of local and launched ones, and ship, as createHost does', () => {
+    const spec = yaml(`
+library: ./libfake.so
+ship: true
+workers:
+  - count: 2
+  - { count: 4, launcher: [ssh, build-box] }
+cases:
+  - { name: n, fn: int getpid(void), expect: { ok: true } }
+`);
+    expect(spec.workers).toEqual([{ count: 2 }, { count: 4, launcher: ['ssh', 'build-box'] }]);
+    expect(spec.ship).toBe(true);
+    const found = problems(() => yaml(`library: ./libfake.so\nworkers:\n  - { count: 2, launcher: ssh }\ncases: []\n`));
+    expect(found).toEqual([{ path: 'workers[0].launcher', message: expect.stringContaining('expected array, received string'), line: 3, column: expect.any(Number) }]);
+  });
+
   it('leaves a bare library name to the loader and fills defaults (no args, abi from the spec)', () => {
     const spec = json({ library: 'libc.so.6', abi: 'c', cases: [{ name: 'n', fn: 'int getpid(void)', expect: { ok: true } }] });
     expect(spec.library).toBe('libc.so.6');
