@@ -353,6 +353,20 @@ describe('workers through ssh', () => {
     expect(existsSync(join(shippedDir, sha256Of(decoder)))).toBe(true);
   });
 
+  it('plugin-run call --launcher runs the call on the far side, shipping the library with --ship', () => {
+    const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+    const base = ['call', '--launcher', sshd.ssh.map(quote).join(' '), '--remote-command', hidingFarSide().map(quote).join(' ')];
+    const shipped = pluginRun([...base, '--ship', hiddenLibrary, 'int print_and_return(int)', '41'], { timeoutMs: 60_000 });
+    expect(shipped).toMatchObject({ status: 0, stdout: '41\n' });
+    // Without --ship the far side, which cannot see the file, says so.
+    const unshipped = pluginRun([...base, '--json', hiddenLibrary, 'int print_and_return(int)', '41'], { timeoutMs: 60_000 });
+    expect(unshipped.status).toBe(6);
+    expect(JSON.parse(unshipped.stdout)).toMatchObject({ ok: false, error: { code: 'LOAD_ERROR' } });
+    const bad = pluginRun(['call', '--launcher', "ssh 'box", 'libm.so.6', 'double cos(double)', '0']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain(`Unclosed ' in the command line "ssh 'box"`);
+  });
+
   it('leaves no process on either side after close(), nor a temp dir on the far side', async () => {
     const host = sshHost({}, 2);
     await Promise.all([host.call('libm.so.6', COS, [0]), host.call('libm.so.6', COS, [0])]);
