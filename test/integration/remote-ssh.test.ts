@@ -367,6 +367,45 @@ describe('workers through ssh', () => {
     expect(bad.stderr).toContain(`Unclosed ' in the command line "ssh 'box"`);
   });
 
+  it('a host SIGKILLed mid-call leaves no process on either side', async () => {
+    const script = join(scratch, 'host.mjs');
+    writeFileSync(
+      script,
+      [
+        `import { createHost } from ${JSON.stringify(join(ROOT, 'packages/host/dist/index.js'))};`,
+        `const host = createHost({ workers: [{ launcher: ${JSON.stringify(sshd.ssh)} }], startTimeoutMs: 20000 });`,
+        `const running = host.call(${JSON.stringify(fixture('hostile'))}, 'int sleep_forever(void)', []);`,
+        'while (host.workerPids.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));',
+        'await new Promise((resolve) => setTimeout(resolve, 1500));',
+        'process.stdout.write(`${host.workerPids[0]}\\n`);',
+        'await running;',
+      ].join('\n'),
+    );
+    const before = new Set(remoteWorkers());
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const client = await new Promise<number>((resolve, reject) => {
+        let text = '';
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          text += chunk;
+          if (text.includes('\n')) resolve(Number(text.trim()));
+        });
+        child.once('exit', (code) => reject(new Error(`the host script exited (${code}) before printing its worker`)));
+        setTimeout(() => reject(new Error('the host script did not print its worker in time')), 30_000);
+      });
+      const far = await (async () => {
+        await eventually(() => remoteWorkers().some((pid) => !before.has(pid)), 10_000);
+        return remoteWorkers().filter((pid) => !before.has(pid));
+      })();
+      expect(far).toHaveLength(2);
+      child.kill('SIGKILL');
+      // The host's janitor kills the ssh client; the far side ends with the connection.
+      expect(await eventually(() => [client, ...far].every((pid) => !isAlive(pid)), 10_000)).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('leaves no process on either side after close(), nor a temp dir on the far side', async () => {
     const host = sshHost({}, 2);
     await Promise.all([host.call('libm.so.6', COS, [0]), host.call('libm.so.6', COS, [0])]);
