@@ -158,6 +158,39 @@ describe('workers through ssh', () => {
     }
   });
 
+  it('opens a session on a launched worker: resources given by path travel as bytes into its own rundir there', async () => {
+    const copy = (name: string) => {
+      const path = join(hiddenDir, `lib${name}.so`);
+      copyFileSync(fixture(name), path);
+      return path;
+    };
+    // vaccel_dep_user is linked against vaccel_dep_base, which has no SONAME: found by file name.
+    const [base, user, ops] = [copy('vaccel_dep_base'), copy('vaccel_dep_user'), copy('vaccel_ops')];
+    const host = sshHost({}, 1, hidingFarSide());
+    try {
+      const session = await host.session();
+      const remote = remoteWorkers();
+      expect(remote).toHaveLength(2);
+      // The rundir is the far side's: inside its worker's temp dir.
+      expect(session.rundir).toMatch(/\/airlock-remote-\d+-[^/]+\/session$/);
+      const resource = await session.registerResource([base, user]);
+      expect(resource.dir).toBe(`${session.rundir}/resource.${resource.id}`);
+      expect(resource.files.map((file) => basename(file))).toEqual(['libvaccel_dep_base.so', 'libvaccel_dep_user.so']);
+      expect(await session.execWithResource(resource, 'use_dep', { read: [], write: [{ int32: null }] })).toEqual({ status: 0, write: [42] });
+      // A session's own call of a library only the host has: shipped, or refused by the far side.
+      const unshipped = await failure(session.exec(ops, 'mytestfunc', { read: [{ int32: 5 }], write: [{ int32: null }] }));
+      expect(unshipped.code).toBe('LOAD_ERROR');
+      expect(await session.exec(ops, 'mytestfunc', { read: [{ int32: 5 }], write: [{ int32: null }] }, { ship: true })).toEqual({ status: 0, write: [10] });
+      await session.close();
+      expect(await eventually(() => remote.every((pid) => !isAlive(pid)), 10_000)).toBe(true);
+      const refused = await failure(host.session({ group: 1 }));
+      expect(refused.code).toBe('INVALID_ARGUMENT');
+      expect(refused.message).toBe('Invalid session options: group: the host has 1 group(s) of workers, numbered from 0 (got 1)');
+    } finally {
+      await host.close();
+    }
+  });
+
   it('classifies a far side segfault as CRASHED with SIGSEGV, and the next call succeeds', async () => {
     const host = sshHost();
     try {

@@ -23,8 +23,8 @@ const OPTIONS: Array<[string, string, number]> = [
   ['packages/host/dist/options/host-options.d.ts', 'CallOptions', 5],
   ['packages/host/dist/options/host-options.d.ts', 'WorkerGroup', 3],
   ['packages/host/dist/options/host-options.d.ts', 'CallManyOptions', 2],
-  ['packages/host/dist/options/host-options.d.ts', 'SessionCallOptions', 3],
-  ['packages/host/dist/session/session.d.ts', 'SessionOptions', 4],
+  ['packages/host/dist/options/host-options.d.ts', 'SessionCallOptions', 4],
+  ['packages/host/dist/session/session.d.ts', 'SessionOptions', 5],
   ['packages/host/dist/sandbox/sandbox-options.d.ts', 'SandboxPaths', 3],
   ['packages/protocol/dist/messages/limits.d.ts', 'Limits', 6],
 ];

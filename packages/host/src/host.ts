@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   type Abi,
   ArgumentError,
@@ -37,7 +37,7 @@ import { LibraryShipper } from './remote/ship.js';
 import { type CallOutcome, NotStarted, type WorkerProcess } from './worker/worker-process.js';
 import { type ExecResult, execCommand } from './exec/run-exec.js';
 import type { ExecSpec } from './exec/exec-spec.js';
-import { DEFAULT_RUNDIR_PARENT, Session, type SessionOptions, SessionOptionsSchema, sessionPlace } from './session/session.js';
+import { DEFAULT_RUNDIR_PARENT, Session, type SessionOptions, SessionOptionsSchema, nextSessionId, sessionPlace } from './session/session.js';
 import { SandboxOptionsSchema, sandboxPolicy } from './sandbox/sandbox-options.js';
 import { execPaths } from './sandbox/exec-paths.js';
 import { removeTrackedDir } from './lifecycle/janitor.js';
@@ -303,15 +303,34 @@ export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
     const limits = mergeLimits(this.limits, options.limits ?? {});
     const sandbox = this.sessionSandbox(options.sandbox);
     const cwd = this.options.cwd ?? process.cwd();
+    const context = { cwd, closeGraceMs: this.options.closeGraceMs, ship: this.options.ship, shipper: this.shipper };
+    const layout = options.vaccelArgLayout ?? this.options.vaccelArgLayout;
+    const groups = this.options.workers;
+    const group = options.group ?? Math.max(0, groups.findIndex((entry) => entry.launcher === undefined));
+    if (group >= groups.length) {
+      throw new AirlockError('INVALID_ARGUMENT', `Invalid session options: group: the host has ${groups.length} group(s) of workers, numbered from 0 (got ${group})`);
+    }
+    if (groups[group]!.launcher !== undefined) {
+      if (sandbox !== undefined) throw new AirlockError('INVALID_ARGUMENT', `Invalid session options: sandbox: group ${group} runs its workers on another machine, which this host cannot sandbox`);
+      const worker = await this.pool.dedicated(workerLaunch(this.options, undefined, undefined, groups[group]), group);
+      const rundir = worker.hello.rundir;
+      if (rundir === undefined) {
+        await worker.close(0);
+        throw new AirlockError('UNAVAILABLE', `The worker of group ${group} made no session directory (its airlock-worker --remote is older than this host's)`);
+      }
+      const session = new Session(worker, limits, layout, { id: nextSessionId(), rundir, libraryDir: join(rundir, 'lib') }, context);
+      this.sessions.add(session);
+      return session;
+    }
     const place = sessionPlace(options.rundirParent === undefined ? DEFAULT_RUNDIR_PARENT : resolve(cwd, options.rundirParent));
     let worker: WorkerProcess;
     try {
-      worker = await this.pool.dedicated(workerLaunch(this.options, sandbox?.spawn({ writable: [place.rundir] }), place.libraryDir));
+      worker = await this.pool.dedicated(workerLaunch(this.options, sandbox?.spawn({ writable: [place.rundir] }), place.libraryDir, groups[group]), group);
     } catch (error) {
       removeTrackedDir(place.rundir);
       throw error;
     }
-    const session = new Session(worker, limits, options.vaccelArgLayout ?? this.options.vaccelArgLayout, place, { cwd, closeGraceMs: this.options.closeGraceMs }, sandbox);
+    const session = new Session(worker, limits, layout, place, context, sandbox);
     this.sessions.add(session);
     return session;
   }

@@ -143,6 +143,7 @@ handle(Methods.hello, HelloParamsSchema, (params) => {
     pid: process.pid,
     capabilities: [...CAPABILITIES],
     baseline: { dataBytes: readDataBytes(), threads: readThreadCount() },
+    ...(env.AIRLOCK_RUNDIR ? { rundir: env.AIRLOCK_RUNDIR } : {}),
   };
 });
 handle(Methods.ping, REQUESTS.ping.params, () => ({ pid: process.pid }));

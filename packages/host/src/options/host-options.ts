@@ -273,6 +273,8 @@ export interface SessionCallOptions extends Limits {
   abi?: Abi | undefined;
   /** Pins the library's content (`session.call`). */
   sha256?: string | undefined;
+  /** Ships the library to a session on a launched worker (`session.call`; see the host option). Default: the host's `ship`. */
+  ship?: boolean | undefined;
   /** Aborting it cancels the call (CANCELLED); a call that is running ends the session's worker, and with it the session. */
   signal?: AbortSignal | undefined;
 }
@@ -292,6 +294,7 @@ export const CallOptionsSchema = LimitsSchema.extend({
 export const SessionCallOptionsSchema = LimitsSchema.extend({
   abi: AbiSchema.default('auto'),
   sha256: Sha256Schema.optional(),
+  ship: z.boolean().optional(),
   signal: signalSchema,
 });
 

@@ -204,9 +204,12 @@ export class WorkerPool {
     return false;
   }
 
-  /** Starts a worker that belongs to nobody but the caller (a session, a sandboxed command), launched as the pool's or as `launch` says. */
-  async dedicated(launch?: WorkerLaunch): Promise<WorkerProcess> {
-    return this.start(true, launch);
+  /**
+   * Starts a worker that belongs to nobody but the caller (a session, a sandboxed command),
+   * launched as `launch` says; `group` is the group whose start breaker counts it.
+   */
+  async dedicated(launch: WorkerLaunch, group = 0): Promise<WorkerProcess> {
+    return this.start(true, launch, undefined, group);
   }
 
   /** Starts every slot's worker now, and the standby ones (the next calls take them). */
@@ -475,10 +478,10 @@ export class WorkerPool {
    * Starts a worker. `owner`: the library of the call it is started for, which it serves from
    * the moment it is ready (a call waking up in between must not take it for another library).
    */
-  private start(dedicated = false, launch?: WorkerLaunch, owner?: string): Promise<WorkerProcess> {
+  private start(dedicated = false, launch?: WorkerLaunch, owner?: string, group = 0): Promise<WorkerProcess> {
     // close() waits for every start to end, including a worker that started after the close
     // began and is being closed again.
-    const starting = this.startWorker(dedicated, launch, owner);
+    const starting = this.startWorker(dedicated, launch, owner, group);
     const settled = starting.then(() => undefined, () => undefined);
     this.starts.add(settled);
     void settled.then(() => this.starts.delete(settled));
@@ -489,9 +492,9 @@ export class WorkerPool {
    * Starts a worker of the group with the most room; when it cannot start, one of another group
    * whose breaker is closed (a machine that is down does not fail calls others can run).
    */
-  private async startWorker(dedicated: boolean, launch: WorkerLaunch | undefined, owner: string | undefined): Promise<WorkerProcess> {
-    // A worker of the caller's own launch (a session's) is local: the first group's breaker counts its starts.
-    if (launch !== undefined || this.groupSizes.length === 1) return this.startInGroup(dedicated, 0, launch, owner);
+  private async startWorker(dedicated: boolean, launch: WorkerLaunch | undefined, owner: string | undefined, group: number): Promise<WorkerProcess> {
+    // A worker of the caller's own launch (a session's) counts in the group it names.
+    if (launch !== undefined || this.groupSizes.length === 1) return this.startInGroup(dedicated, launch !== undefined ? group : 0, launch, owner);
     const tried = new Set<number>();
     for (;;) {
       const group = this.pickGroup(tried);

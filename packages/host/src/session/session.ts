@@ -8,6 +8,7 @@ import { AirlockError } from '../errors/airlock-error.js';
 import { createTrackedDir, removeTrackedDir } from '../lifecycle/janitor.js';
 import { type SessionCallOptions, SessionCallOptionsSchema, mergeLimits, parseOptions } from '../options/host-options.js';
 import type { WorkerProcess } from '../worker/worker-process.js';
+import type { LibraryShipper } from '../remote/ship.js';
 import { type SandboxOptions, SandboxOptionsSchema } from '../sandbox/sandbox-options.js';
 import type { SandboxView } from '../sandbox/sandbox-view.js';
 
@@ -38,6 +39,12 @@ export interface SessionOptions {
   limits?: Limits | undefined;
   /** Layout of `struct vaccel_arg`. Default: the host's. */
   vaccelArgLayout?: VaccelLayout | undefined;
+  /**
+   * The group of the host's `workers` the session's worker belongs to (its index): a group with
+   * a launcher opens the session on that machine, where its rundir is the worker's own and
+   * resources given by path are sent as bytes. Default: the first local group, else the first.
+   */
+  group?: number | undefined;
 }
 
 /** The schema of {@link SessionOptions}. */
@@ -46,6 +53,7 @@ export const SessionOptionsSchema = z.strictObject({
   rundirParent: z.string().min(1).optional(),
   limits: LimitsSchema.optional(),
   vaccelArgLayout: VaccelLayoutSchema.optional(),
+  group: z.number().int().nonnegative().optional(),
 });
 const sessionOptionsMatch: SameType<SessionOptions, z.input<typeof SessionOptionsSchema>> = true;
 void sessionOptionsMatch;
@@ -56,6 +64,10 @@ export interface SessionContext {
   cwd: string;
   /** The host's closeGraceMs: how long the worker has to exit on close. */
   closeGraceMs: number;
+  /** The host's `ship`. */
+  ship: boolean;
+  /** The host's shipper: a session's calls on a launched worker ship their library as the host's do. */
+  shipper: LibraryShipper;
 }
 
 let sessions = 0;
@@ -68,9 +80,14 @@ export interface SessionPlace {
   libraryDir: string;
 }
 
+/** A new session's id, unique in this process. */
+export function nextSessionId(): string {
+  return `${process.pid}-${++sessions}`;
+}
+
 /** Makes the id, the rundir and its library directory of a new session under `rundirParent`. */
 export function sessionPlace(rundirParent: string): SessionPlace {
-  const id = `${process.pid}-${++sessions}`;
+  const id = nextSessionId();
   const rundir = createTrackedDir(rundirParent, `airlock-session-${id}-`);
   const libraryDir = join(rundir, 'lib');
   mkdirSync(libraryDir);
@@ -127,8 +144,9 @@ export class Session implements AsyncDisposable {
     const wire = list.map((file) => {
       if (typeof file === 'string') {
         const path = resolve(this.context.cwd, file);
-        // A sandboxed worker cannot open a path it is not shown: it gets the file's bytes instead.
-        if (this.sandbox === undefined || this.sandbox.shows(path)) return { path };
+        // A sandboxed worker cannot open a path it is not shown, nor a worker on another machine
+        // a path of this one: it gets the file's bytes instead.
+        if (this.worker.transport === undefined && (this.sandbox === undefined || this.sandbox.shows(path))) return { path };
         return { data: readResourceFile(path).toString('base64'), filename: basename(path) };
       }
       if (file && file.data instanceof Uint8Array && typeof file.filename === 'string') {
@@ -152,8 +170,8 @@ export class Session implements AsyncDisposable {
   }
 
   /** vAccel exec of `fn` in a registered resource's library. */
-  async execWithResource(resource: Resource, fn: string, args: unknown, options: Omit<SessionCallOptions, 'abi' | 'sha256'> = {}): Promise<unknown> {
-    const { signal, ...limitOptions } = parseOptions(SessionCallOptionsSchema.omit({ abi: true, sha256: true }), options, 'session call options');
+  async execWithResource(resource: Resource, fn: string, args: unknown, options: Omit<SessionCallOptions, 'abi' | 'sha256' | 'ship'> = {}): Promise<unknown> {
+    const { signal, ...limitOptions } = parseOptions(SessionCallOptionsSchema.omit({ abi: true, sha256: true, ship: true }), options, 'session call options');
     const limits = mergeLimits(this.limits, limitOptions);
     const params = { id: resource.id, fn, args: encodeValue(args), limits: workerLimits(limits), vaccelLayout: this.vaccelLayout };
     const result = (await this.run('execResource', params, `executing ${fn} of resource ${resource.id}`, limits, signal)) as { value: unknown };
@@ -162,7 +180,7 @@ export class Session implements AsyncDisposable {
 
   /** Any call (C prototype, Arroyo, vAccel) pinned to the session's worker: opaque pointers stay valid. */
   async call(library: string, fn: string, args: unknown = [], options: SessionCallOptions = {}): Promise<unknown> {
-    const { abi, sha256, signal, ...limitOptions } = parseOptions(SessionCallOptionsSchema, options, 'session call options');
+    const { abi, sha256: pinned, ship, signal, ...limitOptions } = parseOptions(SessionCallOptionsSchema, options, 'session call options');
     const limits = mergeLimits(this.limits, limitOptions);
     const target = library.includes('/') ? resolve(this.context.cwd, library) : library;
     if (this.sandbox !== undefined && !this.sandbox.shows(target)) {
@@ -171,6 +189,10 @@ export class Session implements AsyncDisposable {
         `Session ${this.id} runs in a sandbox that does not show ${JSON.stringify(target)}: open the session with the library (or its directory) in sandbox.readable, or call it through the host before opening the session`,
       );
     }
+    // On a launched worker the library is shipped as the host's calls ship it (see shipsTo).
+    const shipping = this.worker.transport !== undefined && (ship ?? (this.context.ship || undefined));
+    const sha256 = shipping === true ? this.context.shipper.digest(target, pinned) : pinned;
+    const shipped = this.worker.transport !== undefined && sha256 !== undefined && shipping !== false;
     const params = {
       library: target,
       fn,
@@ -180,8 +202,10 @@ export class Session implements AsyncDisposable {
       vaccelLayout: this.vaccelLayout,
       inSession: true,
       ...(sha256 !== undefined && { sha256 }),
+      ...(shipped && { shipped }),
     };
-    const result = (await this.run('call', params, `calling ${fn} in ${library}`, limits, signal)) as { value: unknown };
+    const stage = shipped ? () => this.context.shipper.stage(this.worker, target, sha256, { limits, signal }) : undefined;
+    const result = (await this.run('call', params, `calling ${fn} in ${library}`, limits, signal, stage)) as { value: unknown };
     return decodeValue(result.value);
   }
 
@@ -196,7 +220,8 @@ export class Session implements AsyncDisposable {
     this.closed = true;
     this.queue.clear();
     await this.worker.close(this.context.closeGraceMs);
-    removeTrackedDir(this.rundir);
+    // A launched worker's rundir is on its machine, and goes with the worker's temp dir.
+    if (this.worker.transport === undefined) removeTrackedDir(this.rundir);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -209,12 +234,15 @@ export class Session implements AsyncDisposable {
     operation: string,
     limits = this.limits,
     signal?: AbortSignal,
+    /** Runs first, in the session's turn (shipping the call's library). */
+    before?: () => Promise<void>,
   ): Promise<unknown> {
     if (this.closed) return Promise.reject(new AirlockError('UNAVAILABLE', `Session ${this.id} is closed`));
     if (signal?.aborted) return Promise.reject(new AirlockError('CANCELLED', 'The call was cancelled before it started', { cause: signal.reason }));
     return this.queue.add(async () => {
       if (this.death) throw this.death;
       if (signal?.aborted) throw new AirlockError('CANCELLED', 'The call was cancelled before it started', { cause: signal.reason });
+      await before?.();
       return this.worker.request(method, params, { limits, operation, signal });
     }) as Promise<unknown>;
   }

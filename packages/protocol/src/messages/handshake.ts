@@ -25,5 +25,10 @@ export const HelloResultSchema = z.object({
   capabilities: z.array(z.string()),
   /** The worker's own footprint before any plugin loads; limits are budgets on top of it. */
   baseline: z.object({ dataBytes: z.number().int().nonnegative(), threads: z.number().int().positive() }),
+  /**
+   * A session directory its launcher made for it (`airlock-worker --remote`: `<its temp dir>/session`,
+   * whose `lib` is on its LD_LIBRARY_PATH): where a session on this worker keeps its resources.
+   */
+  rundir: z.string().min(1).optional(),
 });
 export type HelloResult = z.infer<typeof HelloResultSchema>;

@@ -9,7 +9,7 @@
 // - the worker has a temp dir of its own, removed when it ends (and, when this process was
 //   killed before it could remove it, by the next `--remote` that starts or ends on this machine).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readSync, readdirSync, rmSync } from 'node:fs';
 import { constants, homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,14 +106,22 @@ function shippedDir(): string {
   return join(cache, 'airlock', 'shipped');
 }
 
-/** The worker's environment: the host's variables, the ones of this side it names, and the channel's settings. */
-function workerEnv(launch: RemoteLaunch, tempDir: string): Record<string, string> {
+/**
+ * The worker's environment: the host's variables, the ones of this side it names, the channel's
+ * settings, and a session directory (`rundir`, whose `lib` goes last on the loader's search path:
+ * a session's resources link their dependencies there by file name, as on a local worker).
+ */
+function workerEnv(launch: RemoteLaunch, tempDir: string, rundir: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of launch.passEnv) {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }
-  Object.assign(env, launch.env, {
+  Object.assign(env, launch.env);
+  const libraryDir = join(rundir, 'lib');
+  Object.assign(env, {
+    LD_LIBRARY_PATH: env.LD_LIBRARY_PATH ? `${env.LD_LIBRARY_PATH}:${libraryDir}` : libraryDir,
+    AIRLOCK_RUNDIR: rundir,
     TMPDIR: tempDir,
     // The worker's parent is this process: the worker checks that it is still there.
     AIRLOCK_HOST_PID: String(process.pid),
@@ -138,6 +146,8 @@ if (launch.protocolVersion !== PROTOCOL_VERSION) {
 
 sweepStaleTempDirs(tmpdir());
 const tempDir = mkdtempSync(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
+const rundir = join(tempDir, 'session');
+mkdirSync(join(rundir, 'lib'), { recursive: true });
 // On the way out too: a side killed while this one ran (its connection dropped) is gone by now.
 const removeTempDir = () => {
   rmSync(tempDir, { recursive: true, force: true });
@@ -146,7 +156,7 @@ const removeTempDir = () => {
 const entry = fileURLToPath(new URL('./entry.js', import.meta.url));
 const worker = spawn(process.execPath, ['--no-warnings', launch.singleThreaded ? '--single-threaded' : '--single-threaded-gc', entry], {
   stdio: 'inherit',
-  env: workerEnv(launch, tempDir),
+  env: workerEnv(launch, tempDir, rundir),
   cwd: tempDir,
 });
 // Asked to stop (the session's hang-up, a container's stop): the worker goes at once, as a killed one would.
