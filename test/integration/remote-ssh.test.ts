@@ -274,14 +274,17 @@ describe('workers through ssh', () => {
     }
   });
 
-  it('refuses maxProcesses on a worker it cannot watch, naming the limit, and the next call succeeds', async () => {
+  it('refuses maxProcesses on a worker it cannot watch, enforces memoryBytes there, and the next call succeeds', async () => {
     const host = sshHost();
     try {
       const error = await failure(host.call('libm.so.6', COS, [0], { maxProcesses: 4 }));
       expect(error.code).toBe('INVALID_ARGUMENT');
       expect(error.message).toContain('maxProcesses cannot be enforced on a worker reached through ssh');
       expect(error.details).toEqual({ limit: 'maxProcesses', transport: 'ssh' });
-      // The limits the worker enforces itself hold there: a descriptor bomb stops at maxOpenFiles.
+      // The limits the worker enforces itself hold there: a malloc bomb stops at its memory
+      // limit, told from a plain segfault by the far side's word (its watcher's evidence is there).
+      const bomb = await failure(host.call(fixture('hostile'), 'int malloc_bomb(void)', [], { memoryBytes: 64 << 20 }));
+      expect(bomb).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 'memory', signal: 'SIGSEGV' });
       expect(await host.call('libm.so.6', COS, [0], { maxOpenFiles: 64, memoryBytes: 64 << 20 })).toBe(1);
     } finally {
       await host.close();

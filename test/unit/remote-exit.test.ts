@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { REMOTE_SIGNAL_LINE, remoteSignalLine, reportedSignal } from '@airlock/protocol';
+import { REMOTE_MEMORY_LINE, REMOTE_SIGNAL_LINE, remoteSignalLine, reportedMemoryPressure, reportedSignal } from '@airlock/protocol';
 
 const signalNumber = (name: string) => (constants.signals as Record<string, number>)[name];
 
@@ -22,5 +22,14 @@ describe('the signal a worker behind a transport reports', () => {
     expect(reportedSignal(1, remoteSignalLine('SIGHUP'), signalNumber)).toBeUndefined();
     expect(reportedSignal(139, remoteSignalLine('SIGNOPE'), signalNumber)).toBeUndefined();
     expect(reportedSignal(139, remoteSignalLine('sigsegv; rm -rf /'), signalNumber)).toBeUndefined();
+  });
+});
+
+describe('the memory pressure a worker behind a transport reports', () => {
+  it('is taken only from the line right before the signal line', () => {
+    expect(reportedMemoryPressure(['out', REMOTE_MEMORY_LINE, remoteSignalLine('SIGSEGV')])).toBe(true);
+    expect(reportedMemoryPressure([REMOTE_MEMORY_LINE, 'later output', remoteSignalLine('SIGSEGV')])).toBe(false);
+    expect(reportedMemoryPressure([REMOTE_MEMORY_LINE])).toBe(false);
+    expect(reportedMemoryPressure([remoteSignalLine('SIGSEGV')])).toBe(false);
   });
 });

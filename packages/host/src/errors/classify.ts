@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { type LimitKind, reportedSignal } from '@airlock/protocol';
+import { type LimitKind, reportedMemoryPressure, reportedSignal } from '@airlock/protocol';
 import { AirlockError } from './airlock-error.js';
 
 /** Why the host itself stopped a worker, recorded before it sends the signal. */
@@ -102,7 +102,8 @@ export function classifyDeath(intent: KillIntent | undefined, reported: WorkerEx
   if (exit.signal === 'SIGXCPU' && evidence.cpuLimited) {
     return new AirlockError('LIMIT_EXCEEDED', `The cpu limit was exceeded ${during} (SIGXCPU)`, { ...base, limit: 'cpu', signal: exit.signal });
   }
-  if (evidence.memoryLimited && evidence.memoryPressure && (exit.signal === null || MEMORY_SIGNALS.has(exit.signal))) {
+  const memoryPressure = evidence.memoryPressure || (exit !== reported && reportedMemoryPressure(evidence.output));
+  if (evidence.memoryLimited && memoryPressure && (exit.signal === null || MEMORY_SIGNALS.has(exit.signal))) {
     return new AirlockError('LIMIT_EXCEEDED', `The memory limit was exceeded ${during} (the worker died by ${exit.signal ?? `exit ${exit.exitCode}`} at its memory limit)`, {
       ...base,
       limit: 'memory',

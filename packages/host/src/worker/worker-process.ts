@@ -85,6 +85,8 @@ export class WorkerProcess {
   readonly transport: string | undefined;
   /** Where it runs: `local`, or its group's launcher (`ssh build-box`). */
   readonly where: string;
+  /** Hot-path messages of a worker behind a transport, read this turn and taken at its end. */
+  private readonly behindTransport: Message[] = [];
   /** The child and its pipes: they keep the host process alive only while the worker has work. */
   private readonly handles: RefHandle[];
   private held = true;
@@ -158,11 +160,30 @@ export class WorkerProcess {
    * is on its way.
    */
   private takeHotMessage(message: Message): boolean {
+    const { method } = message as { method?: string };
+    if (method !== Methods.results.method && method !== Methods.retire.method) return false;
+    if (this.transport === undefined) this.takeInOrder(message);
+    else {
+      // Behind a transport the worker's output and its outcomes share no pipe it can wait on
+      // (it waits for sshd to read its output, not for this host): ssh delivers the output
+      // first, but this host's event loop may read the outcome's pipe first in the same turn.
+      // The outcomes wait for that turn's reads to end, in order.
+      this.behindTransport.push(message);
+      if (this.behindTransport.length === 1) setImmediate(() => this.takeBehindTransport());
+    }
+    return true;
+  }
+
+  /** What the worker says on the hot path, in the order it said it. */
+  private takeInOrder(message: Message): void {
     const { method, params } = message as { method?: string; params?: unknown };
     if (method === Methods.results.method) this.onResults(params as ResultsParams);
-    else if (method === Methods.retire.method) this.retireSoon((params as RetireParams).reason);
-    else return false;
-    return true;
+    else this.retireSoon((params as RetireParams).reason);
+  }
+
+  /** The hot-path messages of a worker behind a transport, once the turn that read them is over. */
+  private takeBehindTransport(): void {
+    for (const message of this.behindTransport.splice(0)) this.takeInOrder(message);
   }
 
   /** Spawns a worker and completes the handshake; throws StartFailure naming the cause. */
@@ -716,6 +737,8 @@ export class WorkerProcess {
   }
 
   private async onExit(exit: WorkerExit): Promise<WorkerExit> {
+    // Outcomes read before the exit, still waiting for their turn's end, are outcomes.
+    this.takeBehindTransport();
     this.alive = false;
     // Answers the worker wrote before it died may still be in the pipe: take them first, so
     // that the call that was really running when it died is the one judged by its death.

@@ -7,6 +7,18 @@
 /** The start of the line; the signal's name (`SIGSEGV`) follows. */
 export const REMOTE_SIGNAL_LINE = 'airlock-worker: the worker was killed by ';
 
+/**
+ * The line the far side writes, just before the signal's, when the worker's memory watcher had
+ * recorded that the call reached its memory limit (the evidence a local host reads in the
+ * worker's temp dir, which is on the far side here).
+ */
+export const REMOTE_MEMORY_LINE = 'airlock-worker: the worker was at its memory limit';
+
+/** Whether a worker behind a transport, which died by a signal it reported, was at its memory limit: the line before the signal's says so. */
+export function reportedMemoryPressure(output: readonly string[]): boolean {
+  return output.length >= 2 && output[output.length - 2]!.trim() === REMOTE_MEMORY_LINE && output[output.length - 1]!.startsWith(REMOTE_SIGNAL_LINE);
+}
+
 /** The line for `signal`. */
 export function remoteSignalLine(signal: string): string {
   return `${REMOTE_SIGNAL_LINE}${signal}`;

@@ -17,7 +17,9 @@ import {
   AIRLOCK_VERSION,
   MAX_REMOTE_LAUNCH_BYTES,
   PROTOCOL_VERSION,
+  REMOTE_MEMORY_LINE,
   type RemoteLaunch,
+  TEMP_DIR_FILES,
   parseRemoteLaunchLine,
   remoteSignalLine,
 } from '@airlock/protocol';
@@ -63,6 +65,15 @@ function readLaunchLine(): string {
     if (bytes[length] === 0x0a) return bytes.toString('utf8', 0, length);
     length += 1;
     if (length >= MAX_REMOTE_LAUNCH_BYTES) refuse(`the host's launch line is over ${MAX_REMOTE_LAUNCH_BYTES} bytes`);
+  }
+}
+
+/** Whether the worker's memory watcher recorded that its call reached the memory limit (see TEMP_DIR_FILES). */
+function memoryEvidence(dir: string): boolean {
+  try {
+    return readFileSync(join(dir, TEMP_DIR_FILES.memoryEvidence), 'latin1').startsWith('memory ');
+  } catch {
+    return false;
   }
 }
 
@@ -162,12 +173,14 @@ const worker = spawn(process.execPath, ['--no-warnings', launch.singleThreaded ?
 // Asked to stop (the session's hang-up, a container's stop): the worker goes at once, as a killed one would.
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => worker.kill('SIGKILL'));
 worker.on('exit', (code, signal) => {
-  removeTempDir();
   if (signal === null) {
+    removeTempDir();
     process.exitCode = code ?? 1;
     return;
   }
-  process.stderr.write(`${remoteSignalLine(signal)}\n`);
+  const atMemoryLimit = memoryEvidence(tempDir);
+  removeTempDir();
+  process.stderr.write(`${atMemoryLimit ? `${REMOTE_MEMORY_LINE}\n` : ''}${remoteSignalLine(signal)}\n`);
   process.exitCode = 128 + (constants.signals[signal] ?? 0);
 });
 worker.on('error', (error) => {
