@@ -13,6 +13,8 @@ const SSHD = '/usr/sbin/sshd';
 /** A running loopback sshd and the ssh command line that reaches it. */
 export interface LoopbackSshd {
   port: number;
+  /** The daemon's pid: every session's processes descend from it. */
+  pid: number;
   /** `ssh` and its options up to the destination: append the remote command. */
   ssh: string[];
   stop(): Promise<void>;
@@ -76,6 +78,7 @@ export async function startLoopbackSshd(options: LoopbackSshdOptions = {}): Prom
   ];
   return {
     port,
+    pid: daemon.pid!,
     ssh,
     stop: async () => {
       daemon.kill('SIGTERM');

@@ -67,14 +67,20 @@ function processInfo(pid: number): { args: string[]; parent: number } | undefine
   }
 }
 
+/** Whether `ancestor` is among the parents of `pid`. */
+function descendsFrom(pid: number, ancestor: number): boolean {
+  for (let at = processInfo(pid)?.parent; at !== undefined && at > 1; at = processInfo(at)?.parent) if (at === ancestor) return true;
+  return false;
+}
+
 /**
- * Pids of the far side's processes: each `airlock-worker --remote` (Node running the bin; not
- * the ssh clients, whose arguments name it too) and the worker it runs as its child.
+ * Pids of the far side's processes: each `airlock-worker --remote` (Node running the bin, under
+ * this file's sshd; not the ssh clients, whose arguments name it too) and the worker it runs.
  */
 function remoteWorkers(): number[] {
   const supervisors = processesMatching('airlock-worker --remote').filter((pid) => {
     const args = processInfo(pid)?.args ?? [];
-    return basename(args[0] ?? '') === 'node' && basename(args[1] ?? '') === 'airlock-worker';
+    return basename(args[0] ?? '') === 'node' && basename(args[1] ?? '') === 'airlock-worker' && descendsFrom(pid, sshd.pid);
   });
   const workers = processesMatching('lifecycle/entry.js').filter((pid) => supervisors.includes(processInfo(pid)?.parent ?? -1));
   return [...supervisors, ...workers];
