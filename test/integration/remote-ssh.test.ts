@@ -162,6 +162,19 @@ describe('workers through ssh', () => {
     } finally {
       await again.close();
     }
+    // A library too large for the channel is refused before it is sent, naming the option (a
+    // content the far side has not cached: trailing bytes change the hash, not the library).
+    const padded = join(hiddenDir, 'libpadded.so');
+    writeFileSync(padded, Buffer.concat([readFileSync(hiddenLibrary), Buffer.from('padding')]));
+    const small = sshHost({ ship: true, maxFrameBytes: 8192 }, 1, hidingFarSide());
+    try {
+      const tooLarge = await failure(small.call(padded, 'int print_and_return(int)', [7]));
+      expect(tooLarge.code).toBe('INVALID_ARGUMENT');
+      expect(tooLarge.message).toMatch(/to ship, over its 8192-byte frame limit: raise the host's maxFrameBytes option$/);
+      expect(await small.call('libm.so.6', COS, [0], { ship: false })).toBe(1);
+    } finally {
+      await small.close();
+    }
   });
 
   it('opens a session on a launched worker: resources given by path travel as bytes into its own rundir there', async () => {

@@ -74,6 +74,15 @@ export class LibraryShipper {
     } catch (error) {
       throw new AirlockError('LOAD_ERROR', `Cannot read library ${JSON.stringify(path)} to ship it: ${(error as Error).message}`, { details: { library: path } });
     }
+    // The bytes travel as base64 in one frame (a library is sent once per worker and content).
+    const frameBytes = Math.ceil(bytes.length / 3) * 4 + 256;
+    if (frameBytes > worker.maxFrameBytes) {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        `Library ${JSON.stringify(path)} (${bytes.length} bytes) takes ${frameBytes} bytes on the channel to ship, over its ${worker.maxFrameBytes}-byte frame limit: raise the host's maxFrameBytes option`,
+        { details: { library: path, bytes: bytes.length, maxFrameBytes: worker.maxFrameBytes } },
+      );
+    }
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== sha256) {
       throw new AirlockError('LOAD_ERROR', `Library ${JSON.stringify(path)} changed while it was being shipped: expected sha256 ${sha256}, file has ${actual}`, {

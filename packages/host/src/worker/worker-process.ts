@@ -68,7 +68,7 @@ export class WorkerProcess {
   /** Sequence number of the next call sent on this channel. */
   private nextSeq = 0;
   /** Largest frame either end accepts. */
-  private readonly maxFrameBytes: number;
+  readonly maxFrameBytes: number;
   /** Calls sent to the worker, in order; the worker runs them one at a time, so the first is running. */
   private readonly calls: ActiveCall[] = [];
   /** Resolves when the worker's channel has reached its end. */
