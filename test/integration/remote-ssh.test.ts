@@ -5,7 +5,7 @@
 // shipping a library the far side cannot see; a far-side segfault; a timeout; the ssh client
 // killed and the connection cut mid-call; a far side that refuses; a far side of another
 // protocol; a harness run spread over local and ssh workers; nothing left on either side.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HostOptions, createHost } from '@airlock/host';
 import { AIRLOCK_VERSION, remoteLaunchLine } from '@airlock/protocol';
 import { type LoopbackSshd, startLoopbackSshd } from '../helpers/sshd.js';
-import { ROOT, eventually, failure, fixture, isAlive, pluginRun, processesMatching } from '../helpers/fixtures.js';
+import { CLI, ROOT, eventually, failure, fixture, isAlive, pluginRun, processesMatching } from '../helpers/fixtures.js';
 
 /** The worker's bin, as installing @airlock/worker puts it on the far side's PATH. */
 const REMOTE_WORKER = join(ROOT, 'packages/worker/bin/airlock-worker.js');
@@ -410,8 +410,10 @@ describe('workers through ssh', () => {
   it('plugin-run call --launcher runs the call on the far side, shipping the library with --ship', () => {
     const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
     const base = ['call', '--launcher', sshd.ssh.map(quote).join(' '), '--remote-command', hidingFarSide().map(quote).join(' ')];
-    const shipped = pluginRun([...base, '--ship', hiddenLibrary, 'int print_and_return(int)', '41'], { timeoutMs: 60_000 });
+    // It starts no local worker ahead (NODE_DEBUG=airlock would say "prestarted").
+    const shipped = spawnSync(process.execPath, [CLI, ...base, '--ship', hiddenLibrary, 'int print_and_return(int)', '41'], { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'airlock' }, timeout: 60_000 });
     expect(shipped).toMatchObject({ status: 0, stdout: '41\n' });
+    expect(shipped.stderr).not.toMatch(/prestarted/);
     // Without --ship the far side, which cannot see the file, says so.
     const unshipped = pluginRun([...base, '--json', hiddenLibrary, 'int print_and_return(int)', '41'], { timeoutMs: 60_000 });
     expect(unshipped.status).toBe(6);

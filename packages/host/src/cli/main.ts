@@ -38,7 +38,9 @@ const sandboxed = words.some((word) => word === '--sandbox' || word.startsWith('
 const ownEnv = words[0] !== 'exec' && words.some((word) => /^--(pass-)?env(=|$)/.test(word));
 // inspect loads nothing (and so starts no worker) unless --load.
 const idle = words[0] === 'inspect' && !words.includes('--load');
-if (WORKER_COMMANDS.has(words[0] ?? '') && !sandboxed && !ownEnv && !idle) prestart.prestartCliWorker(words.some((word) => word === '--memory' || word.startsWith('--memory=')));
+// Nor a local worker for a call that runs on another machine.
+const launched = words.some((word) => word === '--launcher' || word.startsWith('--launcher='));
+if (WORKER_COMMANDS.has(words[0] ?? '') && !sandboxed && !ownEnv && !idle && !launched) prestart.prestartCliWorker(words.some((word) => word === '--memory' || word.startsWith('--memory=')));
 try {
   await import(`${bundle}plugin-run.js`);
 } finally {

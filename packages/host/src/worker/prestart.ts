@@ -3,6 +3,7 @@
 //
 // This module is a bundle entry of its own (see scripts/bundle.mjs): the CLI loads it, and only
 // it, before the rest. It must stay light: no zod, no protocol schemas.
+import { debuglog } from 'node:util';
 import { DEFAULT_MAX_FRAME_BYTES } from '@airlock/protocol';
 import { removeTrackedDir, untrackGroup } from '../lifecycle/janitor.js';
 import { killTree } from './proc-reader.js';
@@ -13,6 +14,8 @@ import { type SpawnSpec, type SpawnedWorker, specKey, spawnWorker } from './work
 export const DEFAULT_SPAWN_OPTIONS: SpawnOptions = { passEnv: [...DEFAULT_PASS_ENV], env: {}, maxFrameBytes: DEFAULT_MAX_FRAME_BYTES };
 
 let prestarted: { key: string; worker: SpawnedWorker } | undefined;
+/** `NODE_DEBUG=airlock`: what became of the worker started ahead. */
+const debug = debuglog('airlock');
 
 /**
  * Spawns a worker for `spec` now, for the first host that starts a worker of exactly that spec;
@@ -59,6 +62,7 @@ export async function discardPrestarted(): Promise<void> {
   if (prestarted === undefined) return;
   const { worker } = prestarted;
   prestarted = undefined;
+  debug('worker %d: prestarted, not taken: ended unused', worker.pid);
   killTree(worker.pid);
   await worker.exit;
   untrackGroup(worker.pid);
