@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HostOptions, createHost } from '@airlock/host';
-import { AIRLOCK_VERSION, remoteLaunchLine } from '@airlock/protocol';
+import { AIRLOCK_VERSION, remoteLaunchLine, remoteSignalLine } from '@airlock/protocol';
 import { type LoopbackSshd, startLoopbackSshd } from '../helpers/sshd.js';
 import { CLI, ROOT, eventually, failure, fixture, isAlive, pluginRun, processesMatching } from '../helpers/fixtures.js';
 
@@ -218,6 +218,12 @@ describe('workers through ssh', () => {
       expect(error.signal).toBe('SIGSEGV');
       expect(error.exitCode).toBeUndefined();
       expect(error.message).toContain('crashed with SIGSEGV while calling int crash_segv(void)');
+      expect(await host.call('libm.so.6', COS, [0])).toBe(1);
+      // A plugin that forges the far side's signal line, then exits with 128 + SIGSEGV by itself,
+      // is told apart: the far side's own last line says the status was the worker's.
+      const exited = await failure(host.call(fixture('hostile'), 'int say_then_exit(const char *, int)', [remoteSignalLine('SIGSEGV'), 139]));
+      expect(exited).toMatchObject({ code: 'CRASHED', exitCode: 139 });
+      expect(exited.signal).toBeUndefined();
       expect(await host.call('libm.so.6', COS, [0])).toBe(1);
     } finally {
       await host.close();

@@ -19,6 +19,11 @@ export function reportedMemoryPressure(output: readonly string[]): boolean {
   return output.length >= 2 && output[output.length - 2]!.trim() === REMOTE_MEMORY_LINE && output[output.length - 1]!.startsWith(REMOTE_SIGNAL_LINE);
 }
 
+/** The line the far side writes last when the worker exited by itself with a status past 128 (which a signal's 128 + N would look like). */
+export function remoteStatusLine(status: number): string {
+  return `airlock-worker: the worker exited with status ${status}`;
+}
+
 /** The line for `signal`. */
 export function remoteSignalLine(signal: string): string {
   return `${REMOTE_SIGNAL_LINE}${signal}`;

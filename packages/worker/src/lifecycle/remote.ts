@@ -22,6 +22,7 @@ import {
   TEMP_DIR_FILES,
   parseRemoteLaunchLine,
   remoteSignalLine,
+  remoteStatusLine,
 } from '@airlock/protocol';
 import { PR, getppid, prctl } from '../native/libc.js';
 
@@ -175,6 +176,9 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal
 worker.on('exit', (code, signal) => {
   if (signal === null) {
     removeTempDir();
+    // A status past 128 reads like a signal's: the last line says it was the worker's own, so
+    // that a line the plugin wrote (a forged signal line, then exit(139)) is not the last one.
+    if (code !== null && code > 128) process.stderr.write(`${remoteStatusLine(code)}\n`);
     process.exitCode = code ?? 1;
     return;
   }
