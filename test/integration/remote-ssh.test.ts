@@ -298,7 +298,7 @@ describe('workers through ssh', () => {
     }
   });
 
-  it('refuses maxProcesses on a worker it cannot watch, enforces memoryBytes there, and the next call succeeds', async () => {
+  it('refuses maxProcesses on a worker it cannot watch, enforces memoryBytes and cpuMs there, and the next call succeeds', async () => {
     const host = sshHost();
     try {
       const error = await failure(host.call('libm.so.6', COS, [0], { maxProcesses: 4 }));
@@ -309,6 +309,9 @@ describe('workers through ssh', () => {
       // limit, told from a plain segfault by the far side's word (its watcher's evidence is there).
       const bomb = await failure(host.call(fixture('hostile'), 'int malloc_bomb(void)', [], { memoryBytes: 64 << 20 }));
       expect(bomb).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 'memory', signal: 'SIGSEGV' });
+      // cpuMs holds by RLIMIT_CPU there, in whole seconds (the host's precise watch sees only ssh).
+      const spin = await failure(host.call(fixture('hostile'), 'int spin_forever(void)', [], { cpuMs: 300 }));
+      expect(spin).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 'cpu', signal: 'SIGXCPU' });
       expect(await host.call('libm.so.6', COS, [0], { maxOpenFiles: 64, memoryBytes: 64 << 20 })).toBe(1);
     } finally {
       await host.close();
