@@ -88,12 +88,12 @@ describe('the workers option', () => {
 
 describe('a launched worker', () => {
   it('starts as the launcher and the far side command, quoted for the far shell only through ssh', () => {
-    expect(launchedCommandLine({ count: 1, launcher: ['ssh', 'box'] })).toEqual({ command: 'ssh', args: ['box', ...DEFAULT_REMOTE_COMMAND] });
-    expect(launchedCommandLine({ count: 1, launcher: ['/usr/bin/ssh', 'box'], command: ['env', 'A=b c', "it's", '/opt/w.js'] })).toEqual({
+    expect(launchedCommandLine({ launcher: ['ssh', 'box'] })).toEqual({ command: 'ssh', args: ['box', ...DEFAULT_REMOTE_COMMAND] });
+    expect(launchedCommandLine({ launcher: ['/usr/bin/ssh', 'box'], command: ['env', 'A=b c', "it's", '/opt/w.js'] })).toEqual({
       command: '/usr/bin/ssh',
       args: ['box', 'env', "'A=b c'", `'it'\\''s'`, '/opt/w.js'],
     });
-    expect(launchedCommandLine({ count: 1, launcher: ['docker', 'exec', '-i', 'c'], command: ['sh', '-c', 'exec "$@"'] })).toEqual({
+    expect(launchedCommandLine({ launcher: ['docker', 'exec', '-i', 'c'], command: ['sh', '-c', 'exec "$@"'] })).toEqual({
       command: 'docker',
       args: ['exec', '-i', 'c', 'sh', '-c', 'exec "$@"'],
     });

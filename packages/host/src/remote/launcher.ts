@@ -2,7 +2,6 @@
 // reaches a worker on another machine, how one is written on plugin-run's command line, and the
 // command line that starts a launched worker. Nothing here spawns anything.
 import { basename } from 'node:path';
-import type { ResolvedWorkerGroup } from '../options/host-options.js';
 
 /** The far side's command of a launched group unless it says otherwise: @airlock/worker's bin, as its own supervisor. */
 export const DEFAULT_REMOTE_COMMAND: readonly string[] = Object.freeze(['airlock-worker', '--remote']);
@@ -84,7 +83,7 @@ export function shellQuote(word: string): string {
  * command. ssh joins the words of its remote command and hands them to the far side's shell, so
  * for ssh each word is quoted for that shell; docker and kubectl pass the words as they are.
  */
-export function launchedCommandLine(group: ResolvedWorkerGroup & { launcher: string[] }): { command: string; args: string[] } {
+export function launchedCommandLine(group: { launcher: string[]; command?: string[] | undefined }): { command: string; args: string[] } {
   const [command, ...prefix] = group.launcher as [string, ...string[]];
   const words = group.command ?? DEFAULT_REMOTE_COMMAND;
   const throughShell = basename(command) === 'ssh';
