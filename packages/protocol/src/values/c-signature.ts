@@ -143,7 +143,7 @@ export function checkScalar(type: ScalarType, value: unknown, position: number, 
       throw new ArgumentError(`${nameOf(label)} expects ${expectedScalar(type)}, got ${describeValue(value)}, which is past 2^53 and no longer exact: pass a bigint`, position);
     }
     // Every safe integer fits a signed 64-bit type; narrower ones compare as numbers (the hot path).
-    if (type.bits === 64 ? type.signed || value >= 0 : value >= (type.signed ? -(2 ** (type.bits - 1)) : 0) && value <= (type.signed ? 2 ** (type.bits - 1) - 1 : 2 ** type.bits - 1)) return value;
+    if (numberFits(type, value)) return value;
   } else if (typeof value === 'bigint') {
     const { min, max } = integerRange(type);
     if (value >= min && value <= max) return value;
@@ -156,9 +156,12 @@ export function numberFits(type: ScalarType, value: number): boolean {
   if (type.kind === 'float') return true;
   if (type.kind === 'bool' || !Number.isSafeInteger(value)) return false;
   if (type.bits === 64) return type.signed || value >= 0;
-  const half = 2 ** (type.bits - 1);
+  const half = HALF_RANGE[type.bits]!;
   return type.signed ? value >= -half && value < half : value >= 0 && value < 2 * half;
 }
+
+/** 2^(bits - 1) for the integer widths below 64, looked up: `2 ** n` of a variable n is a call of pow() on the hot path. */
+const HALF_RANGE: Readonly<Record<number, number>> = { 8: 2 ** 7, 16: 2 ** 15, 32: 2 ** 31 };
 
 function nameOf(label: string | (() => string)): string {
   return typeof label === 'string' ? label : label();
