@@ -23,7 +23,7 @@ describe('host events', () => {
     expect(await host.call(HOSTILE(), 'int cpu_burn_ms(int)', [120])).toBe(120);
     const [pid] = host.workerPids;
     expect(starts).toHaveLength(1);
-    expect(starts[0]).toMatchObject({ pid });
+    expect(starts[0]).toMatchObject({ pid, where: 'local' });
     expect(starts[0]!.startMs).toBeGreaterThan(0);
     expect(starts[0]!.startMs).toBeCloseTo(starts[0]!.readyAt - starts[0]!.spawnedAt, 6);
     expect(calls).toHaveLength(1);
@@ -35,7 +35,7 @@ describe('host events', () => {
     expect(crash.code).toBe('CRASHED');
     expect(calls[1]).toMatchObject({ outcome: 'CRASHED', workerPid: pid });
     await expect.poll(() => exits.length).toBe(1);
-    expect(exits[0]).toEqual({ pid, exitCode: null, signal: 'SIGSEGV', reason: 'crashed' });
+    expect(exits[0]).toEqual({ pid, where: 'local', exitCode: null, signal: 'SIGSEGV', reason: 'crashed' });
     // The next call: a new worker (one started for it, or a spare standby 'auto' started after the crash), and its start.
     const next = await host.call(HOSTILE(), 'int getpid(void)');
     expect(next).not.toBe(pid);

@@ -106,8 +106,12 @@ function sha256Of(path: string): string {
 describe('workers through ssh', () => {
   it('runs calls on a pool of local and ssh workers, with their values, environment and output', async () => {
     const host = createHost({ workers: [{ launcher: sshd.ssh, count: 1 }, { count: 1 }], env: { AIRLOCK_TEST_VAR: 'far' }, callOutput: true, startTimeoutMs: 20_000, eager: true });
+    const started: string[] = [];
+    host.on('worker-start', (event) => started.push(event.where));
     try {
       await eventually(() => host.workerPids.length === 2, 20_000);
+      // Each worker says where it runs.
+      expect(started.sort()).toEqual(['local', sshd.ssh.join(' ')].sort());
       const values = await Promise.all([0, 1, 2, 3].map((x) => host.call<number>('libm.so.6', COS, [x])));
       expect(values).toEqual([0, 1, 2, 3].map(Math.cos));
       expect(remoteWorkers()).toHaveLength(2);

@@ -5,7 +5,10 @@ import { contained } from '../worker/worker-launch.js';
 
 /** A worker has started (answered its handshake). */
 export interface WorkerStartEvent {
+  /** Its pid on this machine (a launched worker's is its transport's: the ssh client). */
   pid: number;
+  /** Where it runs: `local`, or its group's launcher joined by spaces (`ssh build-box`). */
+  where: string;
   /** From its spawn to its handshake's answer, in ms. */
   startMs: number;
   /** When it was spawned and when it answered, on this process's clock (performance.now()). */
@@ -16,6 +19,8 @@ export interface WorkerStartEvent {
 /** A worker has ended. */
 export interface WorkerExitEvent {
   pid: number;
+  /** Where it ran (as in WorkerStartEvent). */
+  where: string;
   exitCode: number | null;
   signal: string | null;
   /** `closed`, `retired: …`, `timeout`, `limit: memory`, `cancelled`, `protocol: …`, `crashed` (during a call) or `exited`. */

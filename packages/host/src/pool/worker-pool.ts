@@ -534,10 +534,10 @@ export class WorkerPool {
       }
       this.all.add(worker);
       if (!dedicated) this.slots.add(worker);
-      this.monitor?.workerStarted({ pid: worker.pid, startMs: worker.readyAt - worker.spawnedAt, spawnedAt: worker.spawnedAt, readyAt: worker.readyAt });
+      this.monitor?.workerStarted({ pid: worker.pid, where: worker.where, startMs: worker.readyAt - worker.spawnedAt, spawnedAt: worker.spawnedAt, readyAt: worker.readyAt });
       worker.onExitOnce((exit) => {
         if (counted) this.groupLive[group]! -= 1;
-        this.monitor?.workerExited({ pid: worker.pid, exitCode: exit.exitCode, signal: exit.signal, reason: worker.endReason ?? 'exited' });
+        this.monitor?.workerExited({ pid: worker.pid, where: worker.where, exitCode: exit.exitCode, signal: exit.signal, reason: worker.endReason ?? 'exited' });
         this.all.delete(worker);
         this.slots.delete(worker);
         this.wakeRoomWaiters();
