@@ -28,6 +28,7 @@ import { takePrestarted } from './prestart.js';
 import { runFrameBytes } from './frame-size.js';
 import { acceptHello, diedBeforeHandshake, helloParams } from './handshake.js';
 import { readResultLog } from './result-log.js';
+import { callFailure, refusedUnstarted, unstartedFailure } from './worker-failure.js';
 import { type SpawnedWorker, StartFailure, spawnWorker } from './worker-spawn.js';
 
 export { StartFailure } from './worker-spawn.js';
@@ -481,20 +482,16 @@ export class WorkerProcess {
   /** Call `run.done` of the running run failed in the worker (or was refused there: it never started). */
   private settleError(call: ActiveCall, run: NonNullable<ActiveCall['run']>, error: CallError): void {
     const index = run.done++;
-    const { code, ...fields } = error.data;
-    if (fields.details?.notStarted === true && this.retiring !== undefined) {
+    if (refusedUnstarted(error.data, this.retiring)) {
       // Refused by a worker that retired (after the call before it, or because it cannot give
       // this one its limits): it never ran, so it runs elsewhere, and never on this worker again.
-      if (!call.dropped) run.spec.settle(index, { error: new NotStarted(`worker ${this.pid} retired before the call started: ${error.message}`) as AirlockError });
+      if (!call.dropped) run.spec.settle(index, { error: unstartedFailure(error.message, this.pid) });
       if (run.done === run.spec.args.length) this.finish(call);
       this.retireIfDue();
       return;
     }
     const output = run.spec.isolation === 'call' ? this.output.lastLines() : [];
-    if (!call.dropped) {
-      const details = this.retiring !== undefined ? { ...fields.details, retired: this.retiring } : fields.details;
-      run.spec.settle(index, { error: new AirlockError(code, error.message, { ...fields, ...(details !== undefined && { details }), output, workerPid: this.pid }) });
-    }
+    if (!call.dropped) run.spec.settle(index, { error: callFailure(error.data, error.message, { output, workerPid: this.pid, retiring: this.retiring }) });
     this.afterElement(call);
   }
 
@@ -556,16 +553,12 @@ export class WorkerProcess {
       return;
     }
     const output = this.finish(call);
-    const { code, ...fields } = data.data;
-    if (fields.details?.notStarted === true && this.retiring !== undefined) {
+    if (refusedUnstarted(data.data, this.retiring)) {
       this.retireIfDue();
-      if (!call.dropped) call.request!.reject(new NotStarted(`worker ${this.pid} retired before the call started: ${error.message}`) as AirlockError);
+      if (!call.dropped) call.request!.reject(unstartedFailure(error.message, this.pid));
       return;
     }
-    if (!call.dropped) {
-      const details = this.retiring !== undefined ? { ...fields.details, retired: this.retiring } : fields.details;
-      call.request!.reject(new AirlockError(code, error.message, { ...fields, ...(details !== undefined && { details }), output, workerPid: this.pid }));
-    }
+    if (!call.dropped) call.request!.reject(callFailure(data.data, error.message, { output, workerPid: this.pid, retiring: this.retiring }));
     this.afterCall();
   }
 
