@@ -352,6 +352,31 @@ describe('workers through ssh', () => {
     }
   });
 
+  it("a group's own pipeline bounds the calls its workers are sent ahead", async () => {
+    const host = createHost({ workers: [{ launcher: sshd.ssh, count: 1, pipeline: 1 }], startTimeoutMs: 20_000 });
+    try {
+      expect(await host.call(fixture('hostile'), 'int sleep_ms(int)', [1])).toBe(1);
+      const calls = [host.call(fixture('hostile'), 'int sleep_ms(int)', [400]), host.call(fixture('hostile'), 'int sleep_ms(int)', [1])];
+      await new Promise((r) => setTimeout(r, 100));
+      // One call on the far side, the other still here: nothing is behind the running one there.
+      expect(host.stats()).toMatchObject({ queued: 1, running: 1 });
+      expect(await Promise.all(calls)).toEqual([400, 1]);
+    } finally {
+      await host.close();
+    }
+    const ahead = createHost({ workers: [{ launcher: sshd.ssh, count: 1 }], startTimeoutMs: 20_000 });
+    try {
+      expect(await ahead.call(fixture('hostile'), 'int sleep_ms(int)', [1])).toBe(1);
+      const calls = [ahead.call(fixture('hostile'), 'int sleep_ms(int)', [400]), ahead.call(fixture('hostile'), 'int sleep_ms(int)', [1])];
+      await new Promise((r) => setTimeout(r, 100));
+      // The host's pipeline (32): both are on their way to the far side.
+      expect(ahead.stats()).toMatchObject({ queued: 0, running: 2 });
+      expect(await Promise.all(calls)).toEqual([400, 1]);
+    } finally {
+      await ahead.close();
+    }
+  });
+
   it('refuses a far side of another protocol version, at the handshake and at the launch line', async () => {
     const host = sshHost({ breakerThreshold: 5 }, 1, ['node', join(ROOT, 'test/fixtures/fake-workers/wrong-version.mjs')]);
     try {

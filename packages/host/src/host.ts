@@ -92,6 +92,7 @@ export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
     this.pool = new WorkerPool((group) => workerLaunch(this.options, this.sandbox?.spawn(), undefined, groups[group]), {
       size: groups.reduce((sum, group) => sum + group.count, 0),
       groups: groups.map((group) => group.count),
+      groupPipelines: groups.map((group) => group.pipeline),
       breaker: { threshold, cooldownMs, maxCooldownMs },
       pipeline: this.options.pipeline,
       standby: this.options.standby,

@@ -168,6 +168,12 @@ export interface WorkerGroup {
    * a shell, each word that needs it is quoted. Default `['airlock-worker', '--remote']`.
    */
   command?: string[] | undefined;
+  /**
+   * Calls a worker of this group may be sent ahead of its answer (the host's `pipeline` for
+   * this group). `1` on a launched group leaves no call behind one that times out there, whose
+   * far side may have begun it unseen (see the README). Default: the host's `pipeline`.
+   */
+  pipeline?: number | undefined;
 }
 
 /** Most workers a host may have, all groups together. */
@@ -180,6 +186,7 @@ export const WorkerGroupSchema = z
     count: z.number().int().min(1).max(MAX_WORKERS).default(1),
     launcher: commandWords.optional(),
     command: commandWords.optional(),
+    pipeline: z.number().int().min(1).max(256).optional(),
   })
   .refine((group) => group.command === undefined || group.launcher !== undefined, {
     message: "command needs a launcher: a local worker's command is the host option `worker`",

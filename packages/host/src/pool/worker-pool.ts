@@ -54,8 +54,14 @@ export class WorkerPool {
   private roomWaiters: Array<() => void> = [];
 
   readonly size: number;
-  /** Calls a worker may be sent before it has answered the first (1: one at a time). */
+  /** Calls a worker may be sent before it has answered the first (1: one at a time): the most of any group's. */
   readonly pipeline: number;
+  /** Calls the pool's workers may hold at once, all groups together. */
+  private readonly capacity: number;
+  /** Each group's pipeline (its own, or the pool's). */
+  private readonly groupPipelines: number[];
+  /** The pipeline of each pool worker: its group's. */
+  private readonly depths = new WeakMap<WorkerProcess, number>();
   private readonly standbyOption: number | 'auto';
   private readonly shared: boolean;
   private readonly monitor: PoolMonitor | undefined;
@@ -71,13 +77,15 @@ export class WorkerPool {
     this.groupSizes = options.groups ?? [options.size];
     this.groupLive = this.groupSizes.map(() => 0);
     this.size = this.groupSizes.reduce((sum, count) => sum + count, 0);
-    this.pipeline = options.pipeline ?? 1;
+    this.groupPipelines = this.groupSizes.map((_, group) => options.groupPipelines?.[group] ?? options.pipeline ?? 1);
+    this.pipeline = Math.max(...this.groupPipelines);
     this.standbyOption = options.standby ?? 'auto';
     this.shared = options.shared ?? false;
     this.monitor = options.monitor;
     this.maxQueue = options.maxQueue ?? Number.POSITIVE_INFINITY;
     this.idleTimeoutMs = options.idleTimeoutMs;
-    this.queue = new PQueue({ concurrency: this.size * this.pipeline });
+    this.capacity = this.groupSizes.reduce((sum, count, group) => sum + count * this.groupPipelines[group]!, 0);
+    this.queue = new PQueue({ concurrency: this.capacity });
     const { threshold, cooldownMs, maxCooldownMs } = options.breaker;
     this.breakers = this.groupSizes.map(() => new StartBreaker(threshold, cooldownMs, maxCooldownMs));
   }
@@ -111,7 +119,7 @@ export class WorkerPool {
   run<T>(task: (worker: WorkerProcess) => Promise<T>, signal?: AbortSignal, library?: string): Promise<T> {
     if (this.closed) return Promise.reject(closedError());
     if (signal?.aborted) return Promise.reject(cancelledWaiting(signal));
-    if (this.queue.size >= this.maxQueue && this.queue.pending >= this.size * this.pipeline) {
+    if (this.queue.size >= this.maxQueue && this.queue.pending >= this.capacity) {
       return Promise.reject(
         new AirlockError('UNAVAILABLE', `The host's queue is full: ${this.queue.size} call(s) wait for a worker (maxQueue ${this.maxQueue}); try again once some have settled`, {
           details: { queued: this.queue.size, maxQueue: this.maxQueue },
@@ -398,7 +406,7 @@ export class WorkerPool {
       if (ahead !== undefined) return ahead;
       let best: WorkerProcess | undefined;
       for (const worker of this.slots) {
-        if (this.serves(worker, key) && this.fresh(worker) && worker.load < this.pipeline && (best === undefined || worker.load < best.load)) best = worker;
+        if (this.serves(worker, key) && this.fresh(worker) && worker.load < (this.depths.get(worker) ?? this.pipeline) && (best === undefined || worker.load < best.load)) best = worker;
       }
       if (this.slots.size + this.starting.size < this.size || this.makeRoom(key)) return this.start(false, undefined, key);
       if (best !== undefined) return best;
@@ -528,6 +536,7 @@ export class WorkerPool {
         throw closedError();
       }
       this.generations.set(worker, generation);
+      this.depths.set(worker, this.groupPipelines[group]!);
       if (owner !== undefined && !this.shared) {
         this.owners.set(worker, owner);
         this.startedFor.add(worker);
@@ -583,6 +592,8 @@ export interface PoolOptions {
   size: number;
   /** The slots of each group of workers (`workers` as groups): the launch factory is given a group's index. Default `[size]`. */
   groups?: number[] | undefined;
+  /** Each group's own pipeline, where it has one (default: `pipeline`). */
+  groupPipelines?: Array<number | undefined> | undefined;
   breaker: { threshold: number; cooldownMs: number; maxCooldownMs: number };
   pipeline?: number;
   standby?: number | 'auto';
