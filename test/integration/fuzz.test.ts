@@ -46,7 +46,7 @@ function fuzz(name: string, seed: number): { run: FuzzJson; status: number; corp
   const corpus = join(dir, name, 'corpus');
   const crashes = join(dir, name, 'crashes');
   cpSync(join(dir, 'seeds'), corpus, { recursive: true });
-  const args = ['fuzz', fixture('decoder'), DECODE, '--corpus', corpus, '--crashes', crashes, '--runs', '400', '--seed', String(seed), '--workers', '2', '--timeout', '250ms', '--minimize', '--minimize-tries', '60', '--json'];
+  const args = ['fuzz', fixture('decoder'), DECODE, '--corpus', corpus, '--crashes', crashes, '--runs', '400', '--seed', String(seed), '--workers', '2', '--timeout', '1s', '--minimize', '--minimize-tries', '60', '--json'];
   const { status, stdout } = pluginRun(args, { timeoutMs: 120_000 });
   return { run: JSON.parse(stdout) as FuzzJson, status, corpus, crashes };
 }
@@ -88,7 +88,7 @@ describe('plugin-run fuzz', () => {
       expect(new Set(group.examples).size).toBe(group.examples.length);
       for (const example of group.examples) {
         expect(basename(example).startsWith(`${group.id}-`)).toBe(true);
-        expect(JSON.parse(readFileSync(`${example}.json`, 'utf8'))).toMatchObject({ signature: group.signature, call: { fn: DECODE, limits: { timeoutMs: 250 } } });
+        expect(JSON.parse(readFileSync(`${example}.json`, 'utf8'))).toMatchObject({ signature: group.signature, call: { fn: DECODE, limits: { timeoutMs: 1000 } } });
       }
       expect(group.replay).toBe(`plugin-run harness --replay ${group.examples[0]}`);
       expect(group.minimized!.bytes).toBeLessThanOrEqual(group.minimized!.fromBytes);
