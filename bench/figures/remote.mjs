@@ -5,20 +5,10 @@
 // pays ssh's connection and key exchange). A machine without sshd records the error instead.
 import { fileURLToPath } from 'node:url';
 import { createHost } from '@airlock/host';
-import { ADD, CALLS, IN_FLIGHT, TYPES_LIB, errorRecord, expectEqual, median, now, progress, timeInFlight, timeSequential } from '../lib/common.mjs';
+import { firstResultMs } from '../lib/first-result.mjs';
+import { ADD, CALLS, IN_FLIGHT, TYPES_LIB, errorRecord, median, progress, timeInFlight, timeSequential } from '../lib/common.mjs';
 
 const REMOTE_WORKER = fileURLToPath(new URL('../../packages/worker/bin/airlock-worker.js', import.meta.url));
-
-async function firstResultMs(options) {
-  const start = now();
-  const host = createHost(options);
-  try {
-    expectEqual(await host.call(TYPES_LIB, ADD, [2, 3]), 5, 'first call');
-    return now() - start;
-  } finally {
-    await host.close();
-  }
-}
 
 export async function remote(runs = 3, rounds = 3) {
   let sshd;

@@ -3,18 +3,8 @@
 // warm sandboxed host against a warm unsandboxed one, interleaved rounds, best round. A machine
 // without bubblewrap (or user namespaces) records the error instead.
 import { createHost } from '@airlock/host';
-import { ADD, CALLS, TYPES_LIB, errorRecord, expectEqual, median, now, progress, timeSequential } from '../lib/common.mjs';
-
-async function firstResultMs(options) {
-  const start = now();
-  const host = createHost(options);
-  try {
-    expectEqual(await host.call(TYPES_LIB, ADD, [2, 3]), 5, 'first call');
-    return now() - start;
-  } finally {
-    await host.close();
-  }
-}
+import { firstResultMs } from '../lib/first-result.mjs';
+import { ADD, CALLS, TYPES_LIB, errorRecord, median, progress, timeSequential } from '../lib/common.mjs';
 
 export async function sandbox(runs = 5, rounds = 3) {
   const plain = [];
