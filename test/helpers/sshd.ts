@@ -2,7 +2,7 @@
 // throw-away host key, and a client key authorized for this run only, all in one temp dir that
 // stop() removes with the daemon.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,12 @@ export interface LoopbackSshdOptions {
 
 /** Starts sshd on a free loopback port; resolves once it accepts connections. */
 export async function startLoopbackSshd(options: LoopbackSshdOptions = {}): Promise<LoopbackSshd> {
+  // Without the daemon, a clear error (a spawn of a missing file is an 'error' event nobody awaits).
+  try {
+    accessSync(SSHD, constants.X_OK);
+  } catch {
+    throw new Error(`${SSHD} is not installed (Debian's openssh-server; .ci/run installs it)`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'airlock-test-sshd-'));
   const keygen = (name: string) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'airlock-test', '-f', join(dir, name)]);
   keygen('host_key');
