@@ -1,3 +1,4 @@
+import { writeSync, writevSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-jsonrpc/node';
 import { serializeWithParts } from '../values/wire-bytes.js';
@@ -10,6 +11,11 @@ const JOIN_MAX_BYTES = 1024 * 1024;
  * turn of the event loop into a single write. vscode-jsonrpc's stock writer awaits each write
  * before the next, which costs a pipe round of the event loop per message. Byte strings in a
  * message (WireBytes) follow its JSON as raw binary parts, listed in an `Airlock-Binary` header.
+ *
+ * Given the descriptor the stream writes to, frames go straight to it with a non-blocking
+ * write while the stream holds nothing of its own (the stream's write path, callbacks and
+ * ticks cost more than the system call itself); what the kernel does not take goes to the
+ * stream, behind which everything else then waits.
  */
 export class FrameWriter extends AbstractMessageWriter implements MessageWriter {
   private pending: Buffer[] = [];
@@ -20,7 +26,11 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
   private writesInFlight = 0;
   private readonly drainWaiters: Array<() => void> = [];
 
-  constructor(private readonly stream: Writable) {
+  constructor(
+    private readonly stream: Writable,
+    /** The descriptor `stream` writes to (a non-blocking pipe or socket, or a file), for direct writes. */
+    private readonly fd?: number,
+  ) {
     super();
     stream.on('error', (error) => this.fireError(error, undefined, ++this.errors));
     stream.on('close', () => {
@@ -49,7 +59,7 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
     if (this.closed) return false;
     this.pending.push(...frameOf(message));
     this.flush();
-    return this.stream.writableLength === 0;
+    return this.writesInFlight === 0 || this.stream.writableLength === 0;
   }
 
   /**
@@ -77,6 +87,10 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
     if (this.closed || this.pending.length === 0) return;
     const frames = this.pending;
     this.pending = [];
+    if (this.fd !== undefined && this.writesInFlight === 0) {
+      this.writeDirect(frames);
+      return;
+    }
     if (frames.length === 1) {
       this.send(frames[0]!);
       return;
@@ -90,6 +104,24 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
     this.stream.cork();
     for (const frame of frames) this.send(frame);
     this.stream.uncork();
+  }
+
+  /** Writes frames to the descriptor at once; what it does not take (a full pipe, an error) goes to the stream. */
+  private writeDirect(frames: Buffer[]): void {
+    let written = 0;
+    try {
+      written = frames.length === 1 ? writeSync(this.fd!, frames[0]!) : writevSync(this.fd!, frames);
+    } catch {
+      // EAGAIN (the pipe is full) or a broken channel: the stream writes it, or reports the error.
+    }
+    for (const frame of frames) {
+      if (written >= frame.length) {
+        written -= frame.length;
+        continue;
+      }
+      this.send(written === 0 ? frame : frame.subarray(written));
+      written = 0;
+    }
   }
 
   private send(bytes: Buffer): void {

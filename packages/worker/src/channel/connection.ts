@@ -18,7 +18,7 @@ export interface WorkerChannel {
 /** Opens the JSON-RPC connection on the guarded channel. */
 export function openConnection(channel: GuardedChannel, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): WorkerChannel {
   const reader = new FrameReader(channel.input, maxFrameBytes);
-  const writer = new FrameWriter(channel.output);
+  const writer = new FrameWriter(channel.output, channel.outputFd);
   return { connection: createMessageConnection(reader, writer), reader, writer };
 }
 
