@@ -50,6 +50,8 @@ export class WorkerPool {
   private readonly owners = new WeakMap<WorkerProcess, string>();
   /** Workers started for a call's library and not yet taken by that call (see start). */
   private readonly startedFor = new WeakSet<WorkerProcess>();
+  /** Calls running outside the queue (see runDirect). */
+  private direct = 0;
   /** Wakes a pipelined call waiting for a worker of its library to have room. */
   private roomWaiters: Array<() => void> = [];
 
@@ -119,13 +121,84 @@ export class WorkerPool {
   run<T>(task: (worker: WorkerProcess) => Promise<T>, signal?: AbortSignal, library?: string): Promise<T> {
     if (this.closed) return Promise.reject(closedError());
     if (signal?.aborted) return Promise.reject(cancelledWaiting(signal));
-    if (this.queue.size >= this.maxQueue && this.queue.pending >= this.capacity) {
+    // The hot path: nothing waits, and a worker can take the call now. p-queue, its events and
+    // the promise layers of the waiting path cost more than the rest of a call on the host.
+    if (this.queue.size === 0 && this.queue.pending + this.direct < this.capacity) {
+      const worker = this.readyWorker(library);
+      if (worker !== undefined) return this.runDirect(task, worker, signal, library);
+    }
+    if (this.queue.size >= this.maxQueue && this.queue.pending + this.direct >= this.capacity) {
       return Promise.reject(
         new AirlockError('UNAVAILABLE', `The host's queue is full: ${this.queue.size} call(s) wait for a worker (maxQueue ${this.maxQueue}); try again once some have settled`, {
           details: { queued: this.queue.size, maxQueue: this.maxQueue },
         }),
       );
     }
+    return this.runQueued(task, signal, library);
+  }
+
+  /**
+   * A worker that can take a call of `library` at once, without waiting or starting one, when
+   * the waiting path (acquire) would take that very worker: an idle one; with pipelining, once
+   * every slot has its worker and no standby one waits, the least loaded with room.
+   */
+  private readyWorker(library: string | undefined): WorkerProcess | undefined {
+    const key = this.shared ? undefined : library;
+    for (let index = this.idleFor(key); index >= 0; index = this.idleFor(key)) {
+      const worker = this.takeIdle(index);
+      if (this.fresh(worker) && worker.load === 0) return worker;
+    }
+    if (this.pipeline === 1 || this.ahead.length > 0 || this.slots.size + this.starting.size < this.size) return undefined;
+    let best: WorkerProcess | undefined;
+    for (const worker of this.slots) {
+      if (this.serves(worker, key) && this.fresh(worker) && worker.load < (this.depths.get(worker) ?? this.pipeline) && (best === undefined || worker.load < best.load)) best = worker;
+    }
+    return best;
+  }
+
+  /** Runs `task` on `worker` outside the queue; the queue's concurrency gives up the slot meanwhile. */
+  private runDirect<T>(task: (worker: WorkerProcess) => Promise<T>, worker: WorkerProcess, signal: AbortSignal | undefined, library: string | undefined): Promise<T> {
+    this.topUpStandbySoon();
+    this.holdDirect(1);
+    const claimed = this.claim(worker, library);
+    let running: Promise<T>;
+    try {
+      running = task(worker);
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    return running.then(
+      (value) => {
+        // The worker goes back first: a queued call the freed slot starts may take it.
+        this.release(worker);
+        this.holdDirect(-1);
+        return value;
+      },
+      (error: unknown) => {
+        if (claimed && error instanceof AirlockError && error.code === 'LOAD_ERROR') this.owners.delete(worker);
+        this.release(worker);
+        this.holdDirect(-1);
+        // Refused before it started (its worker retired or died first): it runs elsewhere.
+        if (error instanceof NotStarted) return this.runQueued(task, signal, library);
+        throw error;
+      },
+    );
+  }
+
+  /** Counts calls running outside the queue: the queue starts only as many as the slots have room for. */
+  private holdDirect(delta: number): void {
+    this.direct += delta;
+    const room = this.capacity - this.direct;
+    if (room <= 0) {
+      this.queue.pause();
+      return;
+    }
+    if (this.queue.concurrency !== room) this.queue.concurrency = room;
+    if (this.queue.isPaused) this.queue.start();
+  }
+
+  /** Runs `task` once a slot is free and a worker is there (started if need be), in the order calls came. */
+  private runQueued<T>(task: (worker: WorkerProcess) => Promise<T>, signal: AbortSignal | undefined, library: string | undefined): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const rejectWaiting = (error: AirlockError) => reject(error);
       this.waiting.add(rejectWaiting);
@@ -320,7 +393,7 @@ export class WorkerPool {
 
   /** Calls waiting for a slot, and calls holding one. */
   get callCounts(): { queued: number; running: number } {
-    return { queued: this.queue.size, running: this.queue.pending };
+    return { queued: this.queue.size, running: this.queue.pending + this.direct };
   }
 
   /** Pids of the live workers. */
