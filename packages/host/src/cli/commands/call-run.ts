@@ -9,6 +9,12 @@ import { parseCArguments } from '../parse-c-arguments.js';
 import { printFailure, printSuccess, stderrLog } from '../render.js';
 import { cliArgumentParsers } from './abi-arguments.js';
 
+/**
+ * Runs the call and prints its outcome; resolves to plugin-run's exit status. The host stays
+ * open: plugin-run exits at once with the status (see call.ts), and its 'exit' listeners end the
+ * worker, idle by then, and remove its temp dir. At `--log-level debug`, whose log ends with the
+ * worker's exit, the host is closed first.
+ */
 export async function runCall(library: string, fn: string, words: string[], options: Record<string, unknown>): Promise<number> {
   const json = Boolean(options.json);
   const limits = limitsFrom(options);
@@ -45,7 +51,7 @@ export async function runCall(library: string, fn: string, words: string[], opti
   } catch (error) {
     return printFailure(error, json);
   } finally {
-    await host.close();
+    if (options.logLevel === 'debug') await host.close();
   }
 }
 

@@ -25,6 +25,10 @@ export function registerCall(program: Command): void {
   addOutputOptions(command);
   command.action(async (library: string, fn: string, words: string[], options: Record<string, unknown>) => {
     const { runCall } = await import('./call-run.js');
-    process.exitCode = await runCall(library, fn, words, options);
+    const status = await runCall(library, fn, words, options);
+    // The answer is out and the worker idle: nothing is left to wait for. process.exit runs the
+    // 'exit' listeners, which kill the worker's process group and remove its temp dir at once;
+    // host.close() would wait for the kernel to tear the worker down, as long as the call took.
+    process.exit(status);
   });
 }
