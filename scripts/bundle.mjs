@@ -7,13 +7,31 @@
 // half the time, and the CLI loads in about a third. The libraries (`import '@airlock/host'`)
 // stay the modules tsc wrote: readable stack traces, and nothing to bundle twice in an app.
 //
-// What stays outside a bundle: koffi (a native addon, loaded from its package) and, for the
-// CLI, @airlock/worker (whose entry is located relative to its own files).
+// What stays outside a bundle: koffi (a native addon, loaded from its package: the worker
+// requires its CommonJS build, see koffiThroughRequire) and, for the CLI, @airlock/worker (whose
+// entry is located relative to its own files).
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * koffi's ES module build imports `node:util` whole. An ES import of a built-in makes Node build
+ * that module's ES facade, which reads every export, the lazy ones too: `TextDecoder`, and
+ * `util.diff`, whose colours create `process.stderr`. That was ~25 ms of every worker's start.
+ * Its CommonJS build requires `util` instead, which reads nothing: the worker loads that one.
+ */
+const koffiThroughRequire = {
+  name: 'airlock-koffi-require',
+  resolveId(source) {
+    return source === 'koffi' ? { id: '\0airlock-koffi' } : null;
+  },
+  load(id) {
+    if (id !== '\0airlock-koffi') return null;
+    return 'import { createRequire } from "node:module";\nexport default createRequire(import.meta.url)("koffi");\n';
+  },
+};
 
 /** Each bundle: what it starts from, where it goes, what it leaves to Node to load. */
 const bundles = [
@@ -22,7 +40,8 @@ const bundles = [
     // import.meta.url)`: it must sit beside the bundle under that name.
     input: { worker: 'packages/worker/dist/main.js', 'memory-watch-thread': 'packages/worker/dist/limits/memory-watch-thread.js' },
     dir: 'packages/worker/dist/bundle',
-    external: ['koffi'],
+    external: [],
+    plugins: [koffiThroughRequire],
   },
   {
     // prestart is its own entry so the CLI can spawn a worker before it loads the rest.
@@ -59,7 +78,7 @@ for (const bundle of bundles) {
     platform: 'node',
     external: bundle.external,
     logLevel: 'warn',
-    plugins: [lazyCrypto],
+    plugins: [lazyCrypto, ...(bundle.plugins ?? [])],
     output: { dir, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
   });
 }
