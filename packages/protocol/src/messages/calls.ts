@@ -15,6 +15,13 @@ export type Isolation = z.infer<typeof IsolationSchema>;
 const SeqSchema = z.number().int().nonnegative();
 
 /**
+ * A non-empty array whose elements the reader checks itself (arguments against the call's
+ * signature, values against what the call declared). z.array(z.unknown()) would visit and
+ * copy each of a run's thousands of elements on the hot path, for no check.
+ */
+const ElementsSchema = z.custom<unknown[]>((value) => Array.isArray(value) && value.length > 0, { message: 'expected a non-empty array' });
+
+/**
  * Calls of one function that travel together: call `first + i` takes `args[i]`. A single
  * `host.call` is a run of one; `callMany` sends its inputs as runs of many.
  */
@@ -22,7 +29,7 @@ export const CallRunSchema = z.object({
   first: SeqSchema,
   call: CallParamsSchema.omit({ args: true }),
   /** Wire-encoded arguments of each call. */
-  args: z.array(z.unknown()).min(1),
+  args: ElementsSchema,
   isolation: IsolationSchema,
 });
 export type CallRun = z.infer<typeof CallRunSchema>;
@@ -44,7 +51,7 @@ export type CallError = z.infer<typeof CallErrorSchema>;
  */
 export const ResultsParamsSchema = z.object({
   first: SeqSchema,
-  values: z.array(z.unknown()).min(1),
+  values: ElementsSchema,
   errors: z.record(z.string().regex(/^\d+$/), CallErrorSchema).optional(),
 });
 export type ResultsParams = z.infer<typeof ResultsParamsSchema>;

@@ -6,6 +6,8 @@ import { MAP_SHARED, PROT_READ_WRITE, mmap } from '../native/libc.js';
 
 /** Bytes at the start of the log that hold the length committed so far (a little-endian u64). */
 const HEADER_BYTES = 8;
+/** The longest `[seq,value]\n` of two safe integers. */
+export const INTEGER_LINE_MAX_BYTES = 2 * 17 + 4;
 
 /**
  * Outcomes of calls that ran but whose results are not yet on the channel, kept in a file the
@@ -18,10 +20,15 @@ const HEADER_BYTES = 8;
  */
 export class ResultLog {
   private readonly view: Buffer;
+  /** The header, for the committed length (little-endian, as the host reads it). */
+  private readonly header: DataView;
   private committed = HEADER_BYTES;
 
   private constructor(view: Buffer) {
     this.view = view;
+    this.header = new DataView(view.buffer, view.byteOffset, HEADER_BYTES);
+    // The log is far smaller than 4 GiB: the high word stays 0, and a commit writes the low one.
+    this.header.setUint32(4, 0, true);
     this.commit();
   }
 
@@ -43,13 +50,38 @@ export class ResultLog {
     }
   }
 
-  /** Appends one outcome; false when it does not fit (send what is logged, reset, then retry). */
-  append(entry: string): boolean {
+  /**
+   * Appends one outcome; false when it does not fit (send what is logged, reset, then retry).
+   * `ascii`: the entry is known to be ASCII (a number's line), written without UTF-8 encoding.
+   */
+  append(entry: string, ascii = false): boolean {
     const room = this.view.length - this.committed - 1;
-    if (entry.length * 3 > room && Buffer.byteLength(entry, 'utf8') > room) return false;
-    const written = this.view.write(entry, this.committed, 'utf8');
+    if (ascii ? entry.length > room : entry.length * 3 > room && Buffer.byteLength(entry, 'utf8') > room) return false;
+    const written = ascii ? this.view.write(entry, this.committed, 'latin1') : this.view.write(entry, this.committed, 'utf8');
     this.view[this.committed + written] = 0x0a;
     this.committed += written + 1;
+    this.commit();
+    return true;
+  }
+
+  /**
+   * Appends `[seq,value]` for an integer value (a safe integer), written byte by byte: the hot
+   * path of a run of integer results makes no string. False when it does not fit.
+   */
+  appendInteger(seq: number, value: number): boolean {
+    const view = this.view;
+    let at = this.committed;
+    if (view.length - at < INTEGER_LINE_MAX_BYTES) return false;
+    view[at++] = 0x5b; // [
+    at = writeDigits(view, at, seq);
+    view[at++] = 0x2c; // ,
+    if (value < 0) {
+      view[at++] = 0x2d; // -
+      at = writeDigits(view, at, -value);
+    } else at = writeDigits(view, at, value);
+    view[at++] = 0x5d; // ]
+    view[at++] = 0x0a;
+    this.committed = at;
     this.commit();
     return true;
   }
@@ -66,7 +98,18 @@ export class ResultLog {
   }
 
   private commit(): void {
-    this.view.writeUInt32LE(this.committed, 0);
-    this.view.writeUInt32LE(0, 4);
+    this.header.setUint32(0, this.committed, true);
   }
+}
+
+/** Writes a non-negative safe integer's decimal digits at `at`; returns the offset after them. */
+function writeDigits(view: Buffer, at: number, value: number): number {
+  let digits = 1;
+  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits += 1;
+  let rest = value;
+  for (let index = at + digits - 1; index >= at; index -= 1) {
+    view[index] = 0x30 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  return at + digits;
 }

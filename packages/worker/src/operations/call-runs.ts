@@ -1,5 +1,5 @@
 import { type CallError, type CallRun, type FrameWriter, Methods, type ResultsParams, serializeWithParts } from '@airlock/protocol';
-import type { ResultLog } from '../channel/result-log.js';
+import { INTEGER_LINE_MAX_BYTES, type ResultLog } from '../channel/result-log.js';
 import { toResponseError } from '../channel/connection.js';
 import { WorkerFailure } from '../failure.js';
 import type { Hygiene } from '../hygiene/hygiene.js';
@@ -136,6 +136,15 @@ export class CallRunner {
    * Synchronous unless what is kept must go out first (the hot path does not wait a turn per call).
    */
   private record(seq: number, given: Outcome): Promise<void> | undefined {
+    // The hot path: an integer result is logged as bytes (an upper bound of them counted).
+    if ('value' in given && Number.isSafeInteger(given.value) && this.bytes + INTEGER_LINE_MAX_BYTES + RESULTS_ENVELOPE_BYTES <= this.maxFrameBytes) {
+      if (this.log === undefined || this.log.appendInteger(seq, given.value as number)) {
+        if (this.outcomes.length === 0) this.first = seq;
+        this.bytes += INTEGER_LINE_MAX_BYTES;
+        this.outcomes.push(given);
+        return undefined;
+      }
+    }
     let outcome = given;
     let entry = logEntry(seq, outcome);
     if (entry.bytes + RESULTS_ENVELOPE_BYTES > this.maxFrameBytes) {
@@ -145,7 +154,7 @@ export class CallRunner {
     // Outcomes kept together must fit one frame.
     if (this.bytes + entry.bytes + RESULTS_ENVELOPE_BYTES > this.maxFrameBytes) return this.recordAfterSend(seq, outcome, entry);
     if (this.outcomes.length === 0) this.first = seq;
-    if (this.log !== undefined && !(entry.line !== undefined && this.log.append(entry.line))) return this.recordAfterSend(seq, outcome, entry);
+    if (this.log !== undefined && !(entry.line !== undefined && this.log.append(entry.line, entry.ascii))) return this.recordAfterSend(seq, outcome, entry);
     this.bytes += entry.bytes;
     this.outcomes.push(outcome);
     return undefined;
@@ -160,7 +169,7 @@ export class CallRunner {
     await this.send();
     this.first = seq;
     this.outcomes.push(outcome);
-    if (this.log !== undefined && (entry.line === undefined || !this.log.append(entry.line))) return this.send();
+    if (this.log !== undefined && (entry.line === undefined || !this.log.append(entry.line, entry.ascii))) return this.send();
     this.bytes += entry.bytes;
   }
 
@@ -246,6 +255,8 @@ function resultsMessage(first: number, outcomes: Outcome[]): { jsonrpc: '2.0'; m
 interface LogEntry {
   line: string | undefined;
   bytes: number;
+  /** The line is ASCII (a number's): the log writes it without UTF-8 encoding. */
+  ascii?: boolean;
 }
 
 /**
@@ -263,7 +274,7 @@ function logEntry(seq: number, outcome: Outcome): LogEntry {
   // wire-encoded number is finite and not -0 (encodeValue tags the others), so its JSON is its String.
   if (typeof value === 'number') {
     const line = `[${seq},${value}]`;
-    return { line, bytes: line.length };
+    return { line, bytes: line.length, ascii: true };
   }
   if (typeof value !== 'object' || value === null) {
     const line = `[${seq},${JSON.stringify(value)}]`;
