@@ -2,7 +2,6 @@
 // neither; the harness gives each call a signal of its own and looks it up here to time the
 // call without the wait for a worker to start, and to tell its output from other calls'.
 // Internal: not exported from the package.
-import { performance } from 'node:perf_hooks';
 
 /** The worker that took a call, where it runs (`local`, or its group's launcher) and when (performance.now()). */
 export interface CallTaken {

@@ -1,10 +1,20 @@
 // Shipping: a launched worker gets a library's content from the host, by its sha256, instead of
 // depending on a file at the same path on its machine (see the protocol's ShipParams).
 import { readFileSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { AirlockError } from '../errors/airlock-error.js';
 import type { CallInfo } from '../worker/call-types.js';
 import type { WorkerProcess } from '../worker/worker-process.js';
+
+/**
+ * node:crypto, loaded when a library is first hashed: every host has a shipper, and loading
+ * the module costs each process that never ships ~7 ms (plugin-run's start, a cold host).
+ */
+let crypto: typeof import('node:crypto') | undefined;
+function createHash(algorithm: string): import('node:crypto').Hash {
+  crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return crypto.createHash(algorithm);
+}
 
 /** A file's identity: a file changed since it was hashed has another one. */
 function identity(path: string): string {
