@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ArgumentError, PrototypeError, ResultError, buildSignature, checkArguments, checkCResult, formatPrototype, parsePrototype } from '@airlock/protocol';
+import { ArgumentError, PrototypeError, ResultError, buildSignature, checkArguments, checkCResult, formatPrototype, parsePrototype, plainNumberArguments } from '@airlock/protocol';
 
 describe('C prototypes', () => {
   it('parses names, multi-word types, pointers and qualifiers', () => {
@@ -91,5 +91,28 @@ describe('integer bounds, argument and result alike', () => {
     for (const value of [true, false, 0, 1]) expect(() => checkArguments(bool, [value])).not.toThrow();
     expect(() => checkArguments(bool, [2])).toThrow(/expects a boolean, got 2 \(number\)/);
     expect(() => checkCResult(bool, [true], 1, 1)).toThrow(ResultError);
+  });
+});
+
+describe('plainNumberArguments (the hot path: arguments sent and passed as they are)', () => {
+  it('is true only for numbers that fit their scalar slots and that JSON carries exactly', () => {
+    const ints = buildSignature('int add(int a, uint8_t b)');
+    expect(plainNumberArguments(ints, [1, 255])).toBe(true);
+    expect(plainNumberArguments(ints, [-(2 ** 31), 0])).toBe(true);
+    // Out of range, not integers, the wrong count, another type: the long way, which words the error.
+    expect(plainNumberArguments(ints, [2 ** 31, 1])).toBe(false);
+    expect(plainNumberArguments(ints, [1, 256])).toBe(false);
+    expect(plainNumberArguments(ints, [1.5, 1])).toBe(false);
+    expect(plainNumberArguments(ints, [1])).toBe(false);
+    expect(plainNumberArguments(ints, [1, 2, 3])).toBe(false);
+    expect(plainNumberArguments(ints, [1n, 2])).toBe(false);
+    expect(plainNumberArguments(ints, ['1', 2])).toBe(false);
+    const floats = buildSignature('double hypot(double x, float y)');
+    expect(plainNumberArguments(floats, [1.5, -2])).toBe(true);
+    // JSON has no NaN, Infinity or -0: those are tagged on the wire.
+    for (const special of [Number.NaN, Number.POSITIVE_INFINITY, -0]) expect(plainNumberArguments(floats, [special, 1])).toBe(false);
+    expect(plainNumberArguments(buildSignature('int f(const char *s)'), [1])).toBe(false);
+    expect(plainNumberArguments(buildSignature('int f(bool b)'), [1])).toBe(false);
+    expect(plainNumberArguments(buildSignature('int f(void)'), [])).toBe(true);
   });
 });

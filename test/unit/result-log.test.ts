@@ -57,3 +57,22 @@ describe('readResultLog', () => {
     expect(readResultLog(logWith(['[0,1]'], 0xffffffff), 0)).toEqual({ first: 0, values: [1] });
   });
 });
+
+describe("the worker's ResultLog, read back by the host", () => {
+  it('writes integer outcomes byte by byte exactly as their JSON, on both sides of 2^31, negative ones too', async () => {
+    const { ResultLog } = await import('../../packages/worker/src/channel/result-log.js');
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-test-log-'));
+    dirs.push(dir);
+    const log = ResultLog.open(dir)!;
+    expect(log).toBeDefined();
+    const values = [0, 7, 9, 10, 99, 100, 12345, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER, -1, -10, -(2 ** 31), -(2 ** 31) - 1, Number.MIN_SAFE_INTEGER];
+    const first = 2 ** 31 - 3;
+    values.forEach((value, index) => expect(log.appendInteger(first + index, value)).toBe(true));
+    expect(log.append(`[${first + values.length},"é"]`)).toBe(true);
+    expect(log.append(`[${first + values.length + 1},1.5]`, true)).toBe(true);
+    expect(readResultLog(dir, first)).toEqual({ first, values: [...values, 'é', 1.5] });
+    log.reset();
+    expect(log.empty).toBe(true);
+    expect(readResultLog(dir, first)).toBeUndefined();
+  });
+});

@@ -16,6 +16,7 @@ import {
   encodeValue,
   isPrototype,
   isVaccelArgumentsShape,
+  plainNumberArguments,
   withArticle,
 } from '@airlock/protocol';
 import { AirlockError } from './errors/airlock-error.js';
@@ -184,8 +185,14 @@ export class Host extends EventEmitter<HostEvents> implements AsyncDisposable {
     const wire: unknown[] = new Array(argsList.length);
     let signature: CallSignature | undefined;
     for (let index = 0; index < argsList.length; index += 1) {
+      const args = argsList[index];
+      // The hot path, once the first element gave the signature: numbers that fit, copied.
+      if (signature !== undefined && Array.isArray(args) && plainNumberArguments(signature, args)) {
+        wire[index] = args.slice();
+        continue;
+      }
       try {
-        ({ signature, wire: wire[index] } = this.checkArguments(abi, fn, argsList[index]));
+        ({ signature, wire: wire[index] } = this.checkArguments(abi, fn, args));
       } catch (error) {
         const problem = error as AirlockError;
         throw new AirlockError('INVALID_ARGUMENT', `argsList[${index}]: ${problem.message}`, { ...problem, details: { ...problem.details, index } });

@@ -47,6 +47,8 @@ const CHANNEL_CLOSE_GRACE_MS = 1000;
 const KILL_SETTLE_MS = 3000;
 /** How late a worker may report a call's end (it sends the outcomes of calls run back to back about every millisecond). */
 const RUN_REPORT_SLACK_MS = 5;
+/** Calls a message of runs carries before the next message starts (see flushOutbox). */
+const OUTBOX_MESSAGE_CALLS = 2048;
 
 /**
  * One supervised worker process: its channel, its plugin output, its one running call, and
@@ -401,10 +403,26 @@ export class WorkerProcess {
     }
   }
 
+  /**
+   * Sends the runs queued this turn: many small ones (single calls) in one message; big ones
+   * (callMany's chunks) in messages of about OUTBOX_MESSAGE_CALLS calls, each written as soon as
+   * it is serialized, so that the worker parses and runs the first while this side writes the rest.
+   */
   private flushOutbox(): void {
     if (this.outbox.length === 0 || !this.alive) return;
-    const runs = this.outbox.splice(0);
-    void this.writer.write({ jsonrpc: '2.0', method: Methods.calls.method, params: { runs } } as Message);
+    const queued = this.outbox.splice(0);
+    let runs: CallRun[] = [];
+    let calls = 0;
+    for (const run of queued) {
+      runs.push(run);
+      calls += run.args.length;
+      if (calls >= OUTBOX_MESSAGE_CALLS) {
+        this.writer.writeNow({ jsonrpc: '2.0', method: Methods.calls.method, params: { runs } } as Message);
+        runs = [];
+        calls = 0;
+      }
+    }
+    if (runs.length > 0) void this.writer.write({ jsonrpc: '2.0', method: Methods.calls.method, params: { runs } } as Message);
   }
 
   /** Starts the running call's clocks and watches: a call's limits count from when it runs. */

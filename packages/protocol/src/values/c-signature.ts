@@ -188,6 +188,23 @@ export function checkArguments(signature: CallSignature, args: readonly unknown[
   for (let i = 0; i < slots.length; i += 1) checkArgument(slots[i]!, args[i], i);
 }
 
+/**
+ * Whether `args` are numbers that fit their scalar slots and that JSON carries as they are
+ * (finite, not -0): their wire form is then a plain copy, made without encoding each. False
+ * says nothing wrong: checkArguments and encodeValue take them the long way.
+ */
+export function plainNumberArguments(signature: CallSignature, args: readonly unknown[]): boolean {
+  const { slots } = signature;
+  if (args.length !== slots.length) return false;
+  for (let i = 0; i < slots.length; i += 1) {
+    const slot = slots[i]!;
+    const value = args[i];
+    if (slot.kind !== 'scalar' || typeof value !== 'number' || !numberFits(slot.type, value)) return false;
+    if (slot.type.kind === 'float' && (!Number.isFinite(value) || Object.is(value, -0))) return false;
+  }
+  return true;
+}
+
 function checkArgument(slot: ArgumentSlot, value: unknown, position: number): void {
   // The hot path: a number that fits, checked without building anything.
   if (slot.kind === 'scalar' && typeof value === 'number' && numberFits(slot.type, value)) return;

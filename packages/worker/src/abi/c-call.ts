@@ -6,6 +6,7 @@ import {
   OpaquePointer,
   buildSignature,
   checkArguments,
+  plainNumberArguments,
   PrototypeError,
 } from '@airlock/protocol';
 import koffi from 'koffi';
@@ -118,18 +119,18 @@ export function prototypeCaller(library: LoadedLibrary, prototype: string, worke
     native.length === slots.length &&
     slots.every((slot) => slot.kind === 'scalar' && slot.type.kind !== 'bool') &&
     (returns.kind === 'scalar' || returns.kind === 'void');
+  const callDirect = direct ? directCall(fn, slots.length, returns.kind === 'void') : undefined;
   return (args) => {
     if (!Array.isArray(args)) throw invalidArgument(`Arguments of a C call must be an array, got ${typeof args}`);
+    // The hot path: numbers that fit, passed as they are (checkArguments words what does not).
+    if (callDirect !== undefined && plainNumberArguments(signature, args)) return callDirect(args);
     try {
       checkArguments(signature, args);
     } catch (error) {
       if (error instanceof ArgumentError) throw invalidArgument(error.message, { argument: error.position });
       throw error;
     }
-    if (direct) {
-      const raw = fn(...args);
-      return returns.kind === 'void' ? null : raw;
-    }
+    if (callDirect !== undefined) return callDirect(args);
     const prepared: unknown[] = new Array(slots.length);
     for (let i = 0; i < slots.length; i += 1) prepared[i] = prepareArgument(slots[i]!, args[i], i, workerPid);
     const nativeArgs: unknown[] = new Array(native.length);
@@ -147,6 +148,23 @@ export function prototypeCaller(library: LoadedLibrary, prototype: string, worke
     });
     return { result, out };
   };
+}
+
+/** Calls `fn` with an argument list as it is: by arity up to four (a spread call costs more than the call), spread beyond. */
+function directCall(fn: (...args: unknown[]) => unknown, arity: number, isVoid: boolean): (args: unknown[]) => unknown {
+  const call: (args: unknown[]) => unknown =
+    arity === 0
+      ? () => fn()
+      : arity === 1
+        ? (args) => fn(args[0])
+        : arity === 2
+          ? (args) => fn(args[0], args[1])
+          : arity === 3
+            ? (args) => fn(args[0], args[1], args[2])
+            : arity === 4
+              ? (args) => fn(args[0], args[1], args[2], args[3])
+              : (args) => fn(...args);
+  return isVoid ? (args) => (call(args), null) : call;
 }
 
 function prepareArgument(slot: ArgumentSlot, value: unknown, position: number, workerPid: number): unknown {

@@ -104,12 +104,24 @@ export class ResultLog {
 
 /** Writes a non-negative safe integer's decimal digits at `at`; returns the offset after them. */
 function writeDigits(view: Buffer, at: number, value: number): number {
-  let digits = 1;
-  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits += 1;
+  if (value < 10) {
+    view[at] = 0x30 + value;
+    return at + 1;
+  }
+  let digits = 2;
+  for (let bound = 100; value >= bound && digits < 16; bound *= 10) digits += 1;
   let rest = value;
-  for (let index = at + digits - 1; index >= at; index -= 1) {
-    view[index] = 0x30 + (rest % 10);
-    rest = Math.floor(rest / 10);
+  let index = at + digits - 1;
+  // Below 2^31 the digits come by integer division (what most results and every seq are).
+  for (; rest > 0x7fffffff; index -= 1) {
+    const quotient = Math.floor(rest / 10);
+    view[index] = 0x30 + (rest - quotient * 10);
+    rest = quotient;
+  }
+  for (let small = rest | 0; index >= at; index -= 1) {
+    const quotient = (small / 10) | 0;
+    view[index] = 0x30 + (small - quotient * 10);
+    small = quotient;
   }
   return at + digits;
 }
