@@ -6,7 +6,7 @@ import { createTrackedDir, removeTrackedDir, trackGroup } from '../lifecycle/jan
 import { bubblewrapArgs, findBubblewrap } from '../sandbox/bubblewrap.js';
 import type { SandboxSpawn } from '../sandbox/sandbox-view.js';
 import { inheritableFds } from './inherited-fds.js';
-import { readTicksSinceBoot } from './proc-reader.js';
+import { readStartTime, readTicksSinceBoot } from './proc-reader.js';
 
 /** What decides the process a worker is: two equal specs spawn the same worker. */
 export interface SpawnSpec {
@@ -36,7 +36,7 @@ export interface SpawnedWorker {
   readonly sandboxed: boolean;
   /** The worker's own temp dir (its TMPDIR), removed when its host is done with it. */
   readonly tempDir: string;
-  /** When the worker started, at the latest (clock ticks since boot): what it started cannot be older. */
+  /** When the worker started (clock ticks since boot, as /proc gives every process's start): what it started cannot be older. */
   readonly startTime: number;
   /** Resolves when the process exits; listened for from the spawn on, so that an early exit is never missed. */
   readonly exit: Promise<WorkerExit>;
@@ -60,7 +60,6 @@ export function spawnWorker(spec: SpawnSpec): SpawnedWorker {
   // Descriptors of this process that are not close-on-exec are inherited by the worker; it
   // closes the ones listed here before any plugin code can read them.
   const leaking = inheritableFds();
-  const startTime = readTicksSinceBoot();
   const spawnedAt = performance.now();
   let command = spec.command;
   let args = spec.args;
@@ -106,6 +105,10 @@ export function spawnWorker(spec: SpawnSpec): SpawnedWorker {
     throw new StartFailure(`Cannot spawn the worker ${JSON.stringify(spec.command)}`);
   }
   const pid = child.pid;
+  // When the worker started, by the clock of every process's start time (stat field 22). /proc/uptime
+  // read before the spawn is another clock: at a tick's edge a process started just before the
+  // worker could read as started after it, and be taken for one of its commands.
+  const startTime = readStartTime(pid) ?? readTicksSinceBoot();
   // The worker leads its own process group (detached): if this process dies, the janitor kills that group.
   trackGroup(pid);
   (child.stdin as NodeJS.WritableStream | null)?.on('error', () => undefined);
