@@ -32,6 +32,11 @@ const bundle = '../bundle/';
 const WORKER_COMMANDS = new Set(['call', 'inspect', 'exec']);
 const prestart = (await import(`${bundle}prestart.js`)) as typeof import('../worker/prestart.js');
 const words = process.argv.slice(2);
+// A command of one call parses each schema once: zod's JIT would compile a validator for every
+// object schema on its first parse (~10 ms of plugin-run call) to save microseconds on later
+// ones. zod reads this global, shared by its copies, when it loads (the bundle's copy loads
+// below). The harness and fuzz commands parse per input and keep the JIT.
+if (WORKER_COMMANDS.has(words[0] ?? '')) (globalThis as { __zod_globalConfig?: object }).__zod_globalConfig = { jitless: true };
 // A sandboxed worker is not started ahead: what it sees depends on the library, known once the command line has parsed.
 // Nor one whose environment a call's --env or --pass-env changes.
 const sandboxed = words.some((word) => word === '--sandbox' || word.startsWith('--sandbox-') || word.startsWith('--sandbox='));
