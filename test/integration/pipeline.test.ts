@@ -15,6 +15,35 @@ afterEach(async () => {
 const ADD = 'int add(int a, int b)';
 
 describe('pipelining (several calls sent to a worker ahead of its answer)', () => {
+  it('calls that find a worker ready run at once, and the queue leaves them their slots: no more workers than slots, no worker past its pipeline', async () => {
+    const h = host({ workers: 2, pipeline: 3 });
+    const starts: number[] = [];
+    h.on('worker-start', (event) => starts.push(event.pid));
+    // Both slots get their worker (a second call finds one slot empty and starts it).
+    expect(await Promise.all([h.call(fixture('hostile'), 'int sleep_ms(int)', [30]), h.call(fixture('hostile'), 'int sleep_ms(int)', [30])])).toEqual([30, 30]);
+    expect(starts).toHaveLength(2);
+    const calls = Array.from({ length: 20 }, (_, i) => h.call(fixture('hostile'), 'int sleep_ms(int)', [10 + i]));
+    // Issued in one turn: three on each worker at once, the other fourteen wait in the queue.
+    expect(h.stats()).toMatchObject({ queued: 14, running: 6 });
+    let most = 0;
+    const sampler = setInterval(() => (most = Math.max(most, h.stats().running)), 2);
+    try {
+      expect(await Promise.all(calls)).toEqual(Array.from({ length: 20 }, (_, i) => 10 + i));
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(most).toBeLessThanOrEqual(6);
+    expect(h.stats()).toMatchObject({ queued: 0, running: 0 });
+    expect(starts).toHaveLength(2);
+    // One at a time (pipeline 1): the idle worker takes the first call, the others wait for it.
+    const single = host({ workers: 1, pipeline: 1 });
+    expect(await single.call(fixture('hostile'), 'int sleep_ms(int)', [1])).toBe(1);
+    const one = [5, 6, 7].map((ms) => single.call(fixture('hostile'), 'int sleep_ms(int)', [ms]));
+    expect(single.stats()).toMatchObject({ queued: 2, running: 1, workers: { busy: 1, idle: 0, starting: 0 } });
+    expect(await Promise.all(one)).toEqual([5, 6, 7]);
+    expect(single.workerPids).toHaveLength(1);
+  });
+
   it('returns the right value to every caller with 64 in flight', async () => {
     const h = host({ workers: 2, pipeline: 8 });
     const results = await Promise.all(Array.from({ length: 400 }, (_, i) => h.call(fixture('types'), ADD, [i, 7])));
