@@ -35,11 +35,11 @@ export function prestartWorker(spec: SpawnSpec): number | undefined {
 }
 
 /**
- * The worker plugin-run's commands run on: a host of default options, whose worker runs without
- * --single-threaded when the command's one call has no memory limit (see workerArgs).
+ * The worker plugin-run's commands run on: a host of default options, whose worker serves one
+ * call, and runs without --single-threaded when that call has no memory limit (see workerArgs).
  */
 export function cliSpawnOptions(memoryLimited: boolean): SpawnOptions {
-  return memoryLimited ? DEFAULT_SPAWN_OPTIONS : { ...DEFAULT_SPAWN_OPTIONS, worker: { command: process.execPath, args: workerArgs(false) } };
+  return { ...DEFAULT_SPAWN_OPTIONS, worker: { command: process.execPath, args: workerArgs(memoryLimited, true) } };
 }
 
 /** Spawns the worker a plugin-run command's host would (see cliSpawnOptions). */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { AIRLOCK_VERSION, PROTOCOL_VERSION, type RemoteLaunch } from '@airlock/protocol';
-import { WORKER_ENTRY } from '@airlock/worker';
+import { ONE_CALL_ARGUMENT, WORKER_ENTRY } from '@airlock/worker';
 import type { ResolvedHostOptions, ResolvedWorkerGroup } from '../options/host-options.js';
 import { launchedCommandLine } from '../remote/launcher.js';
 import type { OutputLine } from '../output/output-capture.js';
@@ -70,10 +70,11 @@ export function workerSpawnSpec(options: SpawnOptions): SpawnSpec {
  * threads starved of CPU. It costs ~15 ms of a worker's start. A worker that will never watch
  * memory (`watchesMemory` false: plugin-run knows its one call has no memory limit) runs with
  * --single-threaded-gc only; with that alone the watcher missed a malloc bomb about once in
- * eight runs of the whole suite, so it is not the default.
+ * eight runs of the whole suite, so it is not the default. `oneCall`: the worker will serve one
+ * call (plugin-run's), and runs zod without its JIT (see ONE_CALL_ARGUMENT).
  */
-export function workerArgs(watchesMemory = true): string[] {
-  return ['--no-warnings', watchesMemory ? '--single-threaded' : '--single-threaded-gc', WORKER_START];
+export function workerArgs(watchesMemory = true, oneCall = false): string[] {
+  return ['--no-warnings', watchesMemory ? '--single-threaded' : '--single-threaded-gc', WORKER_START, ...(oneCall ? [ONE_CALL_ARGUMENT] : [])];
 }
 
 /**

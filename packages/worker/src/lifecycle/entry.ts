@@ -24,4 +24,7 @@ try {
 // The worker runs from its bundle (scripts/bundle.mjs: one file to load instead of ~190); the
 // specifier is a variable because the bundle is built after tsc checks this file.
 const bundle = '../bundle/worker.js';
+// A worker for one call (see ONE_CALL_ARGUMENT in index.ts; the literal is repeated here so that
+// this script imports nothing before the cache is on): zod reads this global when it loads.
+if (process.argv.includes('--one-call')) (globalThis as { __zod_globalConfig?: object }).__zod_globalConfig = { jitless: true };
 await import(bundle);
