@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AirlockError, createHost, type Host } from '@airlock/host';
 import { failure, fixture } from '../helpers/fixtures.js';
@@ -128,5 +129,40 @@ describe('pipelining (several calls sent to a worker ahead of its answer)', () =
 
   it('rejects a bad pipeline option, naming it', () => {
     expect(() => createHost({ pipeline: 0 })).toThrow(/pipeline/);
+  });
+});
+
+describe('lingerMicros (a worker looks for the next call before it sleeps)', () => {
+  /** CPU a process has used, in clock ticks (utime + stime). */
+  const cpuTicks = (pid: number) => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  /** The worker's CPU over 250 ms from one call of add() on a warm, settled worker. */
+  async function cpuAfterOneCall(h: Host): Promise<number> {
+    expect(await h.call(fixture('types'), ADD, [1, 1])).toBe(2);
+    await later(300);
+    const [pid] = h.workerPids;
+    const before = cpuTicks(pid!);
+    expect(await h.call(fixture('types'), ADD, [2, 3])).toBe(5);
+    await later(250);
+    return cpuTicks(pid!) - before;
+  }
+
+  it('keeps a worker looking for its next call that long after its calls (using CPU), and 0 sleeps at once', async () => {
+    const lingering = await cpuAfterOneCall(host({ lingerMicros: 100_000 }));
+    const sleeping = await cpuAfterOneCall(host({ lingerMicros: 0 }));
+    // 100 ms of looking is some 10 ticks of CPU on an idle machine; a loaded one gives it less.
+    expect(lingering).toBeGreaterThanOrEqual(2);
+    expect(sleeping).toBeLessThanOrEqual(1);
+  });
+
+  it('is an integer from 0 to 100 000, or INVALID_ARGUMENT naming it', () => {
+    for (const bad of [-1, 1.5, 100_001, '200']) {
+      expect(() => createHost({ lingerMicros: bad as number })).toThrow(AirlockError);
+      expect(() => createHost({ lingerMicros: bad as number })).toThrow(/lingerMicros/);
+    }
   });
 });

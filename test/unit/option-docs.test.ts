@@ -19,7 +19,7 @@ function documentedProperties(file: string, name: string): Array<{ property: str
 }
 
 const OPTIONS: Array<[string, string, number]> = [
-  ['packages/host/dist/options/host-options.d.ts', 'HostOptions', 27],
+  ['packages/host/dist/options/host-options.d.ts', 'HostOptions', 28],
   ['packages/host/dist/options/host-options.d.ts', 'CallOptions', 5],
   ['packages/host/dist/options/host-options.d.ts', 'WorkerGroup', 4],
   ['packages/host/dist/options/host-options.d.ts', 'CallManyOptions', 2],

@@ -37,7 +37,7 @@ import { SerialRunner } from './operations/serial.js';
 import { invalidArgument, WorkerFailure } from './failure.js';
 import { killDescendants } from './exec/process-tree.js';
 import { Hygiene } from './hygiene/hygiene.js';
-import { awaitHostRead, deliverPluginOutput } from './channel/plugin-output.js';
+import { awaitHostRead, deliverPluginOutput, lingerForInput } from './channel/plugin-output.js';
 
 const env = process.env;
 hardenProcess(env.AIRLOCK_HOST_PID ? Number(env.AIRLOCK_HOST_PID) : undefined);
@@ -67,6 +67,8 @@ const hygiene = new Hygiene(limits);
 limits.onWorkerChanged = () => hygiene.rebase();
 /** Why this worker serves no more calls, once a call left it changed. */
 let retired: string | undefined;
+/** How long to look for the next call once every call sent has run, in µs (the host's, from its handshake). */
+let lingerMicros = 0;
 
 /**
  * What an operation does to the worker's hygiene: `plugin` operations run plugin code in this
@@ -134,6 +136,7 @@ handle(Methods.hello, HelloParamsSchema, (params) => {
     );
   }
   hygiene.configure({ maxRssBytes: params.maxRssBytes });
+  lingerMicros = params.lingerMicros ?? 0;
   if (params.watchMemory === true) limits.startMemoryWatch();
   // A clean worker is what it is now, its channel set up and nothing of any plugin loaded.
   hygiene.rebase();
@@ -155,6 +158,9 @@ const runner = new CallRunner(context, writer, hygiene, ResultLog.open(env.TMPDI
   retire,
   serially: (operation) => void serial.run(operation),
   awaitHostRead: () => awaitHostRead(channel.outputFd),
+  idle: () => {
+    if (lingerMicros > 0) lingerForInput(channel.inputFd, lingerMicros);
+  },
 });
 reader.intercept((message) => {
   if ((message as { method?: unknown }).method !== Methods.calls.method) return false;

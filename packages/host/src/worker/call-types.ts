@@ -19,6 +19,8 @@ export interface WorkerLaunch extends SpawnSpec {
   watchMemory?: boolean | undefined;
   /** Calls a worker serves before it retires. */
   maxCalls?: number | undefined;
+  /** How long the worker keeps looking for the next call before it sleeps, in µs (0: at once). */
+  lingerMicros?: number | undefined;
   onLine: (line: OutputLine & { workerPid: number }) => void;
   /** Told of every call that settles and of the worker's retirement (the host's events and stats). */
   monitor?: WorkerMonitor | undefined;

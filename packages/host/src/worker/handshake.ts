@@ -5,8 +5,14 @@ import type { KillIntent, WorkerExit } from '../errors/classify.js';
 import { StartFailure } from './worker-spawn.js';
 
 /** The host's hello: its protocol and version, and the resident memory past which a worker retires. */
-export function helloParams(maxRssBytes: number | undefined, watchMemory = false): HelloParams {
-  return { protocolVersion: PROTOCOL_VERSION, hostVersion: AIRLOCK_VERSION, ...(maxRssBytes !== undefined && { maxRssBytes }), ...(watchMemory && { watchMemory }) };
+export function helloParams(maxRssBytes: number | undefined, watchMemory = false, lingerMicros = 0): HelloParams {
+  return {
+    protocolVersion: PROTOCOL_VERSION,
+    hostVersion: AIRLOCK_VERSION,
+    ...(maxRssBytes !== undefined && { maxRssBytes }),
+    ...(watchMemory && { watchMemory }),
+    ...(lingerMicros > 0 && { lingerMicros }),
+  };
 }
 
 /** The worker's hello, checked against the schema and this host's protocol; throws StartFailure naming what is wrong. */

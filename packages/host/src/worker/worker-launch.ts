@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { AIRLOCK_VERSION, PROTOCOL_VERSION, type RemoteLaunch } from '@airlock/protocol';
 import { ONE_CALL_ARGUMENT, WORKER_ENTRY } from '@airlock/worker';
@@ -34,8 +35,14 @@ export function workerLaunch(options: ResolvedHostOptions, sandbox?: SandboxSpaw
     maxRssBytes: options.maxWorkerRssBytes,
     watchMemory: options.limits.memoryBytes !== undefined,
     maxCalls: options.maxCallsPerWorker,
+    lingerMicros: options.lingerMicros ?? defaultLingerMicros(),
     onLine: lineSink(options),
   };
+}
+
+/** lingerMicros' default: 200 µs, or none on a machine of one CPU (where looking would take the CPU from the host). */
+function defaultLingerMicros(): number {
+  return availableParallelism() > 1 ? 200 : 0;
 }
 
 /**

@@ -205,7 +205,7 @@ export class WorkerProcess {
       timer = setTimeout(() => reject(new StartFailure(`The worker did not complete its handshake within ${launch.startTimeoutMs} ms`)), launch.startTimeoutMs);
     });
     try {
-      const hello = worker.connection.sendRequest(Methods.hello, helloParams(launch.maxRssBytes, launch.watchMemory)).then(acceptHello, async (error: unknown) => {
+      const hello = worker.connection.sendRequest(Methods.hello, helloParams(launch.maxRssBytes, launch.watchMemory, launch.lingerMicros)).then(acceptHello, async (error: unknown) => {
         if (!worker.alive) throw deathFailure(await worker.exited);
         throw new StartFailure(`The worker refused the handshake: ${(error as Error).message}`);
       });

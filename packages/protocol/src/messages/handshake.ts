@@ -11,6 +11,8 @@ export const HelloParamsSchema = z.object({
    * 50-150 ms) as part of its own start rather than in its first call.
    */
   watchMemory: z.boolean().optional(),
+  /** How long the worker keeps looking for the next call once it has run those it was sent, in µs (host option lingerMicros). */
+  lingerMicros: z.number().int().min(0).max(100_000).optional(),
 });
 export type HelloParams = z.infer<typeof HelloParamsSchema>;
 

@@ -10,6 +10,8 @@ export interface GuardedChannel {
   output: Writable;
   /** The descriptor `output` writes to. */
   outputFd: number;
+  /** The descriptor `input` reads from. */
+  inputFd: number;
 }
 
 /**
@@ -31,7 +33,7 @@ export function guardStdio(stdoutFd: number | undefined): GuardedChannel {
   const devNull = openSync('/dev/null', 'r');
   dup2(devNull, 0);
   closeSync(devNull);
-  return { input: readableOf(rpcIn), output: writableOf(rpcOut), outputFd: rpcOut };
+  return { input: readableOf(rpcIn), output: writableOf(rpcOut), outputFd: rpcOut, inputFd: rpcIn };
 }
 
 function isStreamLike(fd: number): boolean {

@@ -67,3 +67,16 @@ export function awaitHostRead(fd: number): void {
   const deadline = performance.now() + MAX_WAIT_MS;
   while (unread(fd) > 0 && performance.now() < deadline) Atomics.wait(sleeper, 0, 0, LOOK_EVERY_MS);
 }
+
+/**
+ * Looks at the channel's input for up to `microseconds`, yielding the CPU between looks, and
+ * returns as soon as something is there to read: a worker that sleeps in its event loop costs
+ * the next call a wake-up (the host's lingerMicros option).
+ */
+export function lingerForInput(fd: number, microseconds: number): void {
+  const until = performance.now() + microseconds / 1000;
+  do {
+    if (ioctlInto(fd, FIONREAD, count) === 0 && count.readInt32LE(0) > 0) return;
+    schedYield();
+  } while (performance.now() < until);
+}

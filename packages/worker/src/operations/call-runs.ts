@@ -26,6 +26,8 @@ export interface RunnerHooks {
   serially(operation: () => Promise<void>): void;
   /** Returns once the host has read what was sent on the channel (see awaitHostRead). */
   awaitHostRead(): void;
+  /** Called when every queued call has run, before the worker goes back to its event loop. */
+  idle?(): void;
 }
 
 /**
@@ -125,6 +127,7 @@ export class CallRunner {
 
     }
     await this.send();
+    this.hooks.idle?.();
     this.draining = false;
   }
 
