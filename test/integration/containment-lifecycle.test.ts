@@ -144,8 +144,9 @@ describe('close()', () => {
   it('a hung worker is terminated after the grace period; its call settles CANCELLED', async () => {
     const host = trackedHost({ closeGraceMs: 300 });
     const call = host.call(HOSTILE(), 'int sleep_forever(void)', [], { timeoutMs: 120_000 });
-    await later(500);
-    expect(host.workerPids).toHaveLength(1);
+    // A loaded machine may take longer than usual to start the worker: wait for it, then for the call.
+    await expect.poll(() => host.workerPids.length, { timeout: 10_000 }).toBe(1);
+    await later(300);
     const closing = await settleWithin(host.close(), 10_000);
     expect(closing.settled).toBe(true);
     const error = await failure(call);
@@ -165,7 +166,8 @@ describe('close()', () => {
     );
     const host = trackedHost({ worker, closeGraceMs: 300 });
     const call = host.call('libm.so.6', 'double cos(double)', [0]);
-    await later(800);
+    await expect.poll(() => host.workerPids.length, { timeout: 10_000 }).toBe(1);
+    await later(300); // the call is in the worker now
     const [pid] = host.workerPids;
     expect(pid).toBeGreaterThan(0);
     const closing = await settleWithin(host.close(), 10_000);
