@@ -5,10 +5,11 @@ import { StartBreaker } from './start-breaker.js';
 import type { PoolMonitor } from '../observe/host-monitor.js';
 
 /**
- * A fixed number of worker slots. Calls wait in a p-queue whose concurrency is the number of
- * slots; each running call takes an idle worker or starts one. A worker runs one call at a
- * time, so a crash, a timeout or a limit belongs to exactly one call. A worker that died is
- * simply not returned: the next call starts a fresh one. Nothing is ever replayed.
+ * A fixed number of worker slots. A call that finds a worker ready runs on it at once; the
+ * others wait in a p-queue whose concurrency is the room those leave (the slots times the
+ * pipeline); each call the queue starts takes an idle worker or starts one. A worker runs one
+ * call at a time, so a crash, a timeout or a limit belongs to exactly one call. A worker that
+ * died is simply not returned: the next call starts a fresh one. Nothing is ever replayed.
  *
  * Unless workers are shared, a worker serves the first library it is given for its lifetime:
  * a call for another library takes a worker that serves it, a fresh one, or the place of the
