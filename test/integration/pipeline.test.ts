@@ -52,6 +52,23 @@ describe('pipelining (several calls sent to a worker ahead of its answer)', () =
     expect(h.workerPids.length).toBeLessThanOrEqual(2);
   });
 
+  it('a call whose library\'s worker is busy takes the place of an idle worker of another library rather than waiting in its pipeline', async () => {
+    const h = host({ workers: 2, pipeline: 4 });
+    const exits: number[] = [];
+    h.on('worker-exit', (event) => exits.push(event.pid));
+    expect(await h.call(fixture('types'), ADD, [1, 1])).toBe(2);
+    const [typesWorker] = h.workerPids;
+    const settled: string[] = [];
+    const long = h.call(fixture('hostile'), 'int sleep_ms(int)', [3000]).then((value) => settled.push('long') && value);
+    await expect.poll(() => h.workerPids.length, { timeout: 10_000 }).toBe(2);
+    // The hostile worker has room for three more, but the pool starts one in the idle types worker's place.
+    const short = await h.call(fixture('hostile'), 'int sleep_ms(int)', [5]).then((value) => settled.push('short') && value);
+    expect(short).toBe(5);
+    expect(settled).toEqual(['short']);
+    expect(exits).toContain(typesWorker);
+    expect(await long).toBe(3000);
+  });
+
   it('a crash is the crashing call\'s alone: the calls queued behind it run elsewhere, and nothing runs twice', async () => {
     const h = host({ workers: 1, pipeline: 16 });
     await h.call(fixture('types'), ADD, [0, 0]);

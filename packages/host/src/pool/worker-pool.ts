@@ -145,11 +145,25 @@ export class WorkerPool {
    */
   private readyWorker(library: string | undefined): WorkerProcess | undefined {
     const key = this.shared ? undefined : library;
+    const idle = this.takeIdleFor(key);
+    if (idle !== undefined) return idle;
+    // Where the waiting path would take a standby worker or start one (a slot without a worker,
+    // or the place of an idle worker of another library), the call goes that way.
+    if (this.pipeline === 1 || this.ahead.length > 0 || this.idle.length > 0 || this.slots.size + this.starting.size < this.size) return undefined;
+    return this.leastLoadedWithRoom(key);
+  }
+
+  /** The most recently idle worker that may take a call of `key` now, out of the idle list (those found unfit leave it too). */
+  private takeIdleFor(key: string | undefined): WorkerProcess | undefined {
     for (let index = this.idleFor(key); index >= 0; index = this.idleFor(key)) {
       const worker = this.takeIdle(index);
       if (this.fresh(worker) && worker.load === 0) return worker;
     }
-    if (this.pipeline === 1 || this.ahead.length > 0 || this.slots.size + this.starting.size < this.size) return undefined;
+    return undefined;
+  }
+
+  /** The slot's worker serving `key` with the fewest calls, if one has room for another in its pipeline. */
+  private leastLoadedWithRoom(key: string | undefined): WorkerProcess | undefined {
     let best: WorkerProcess | undefined;
     for (const worker of this.slots) {
       if (this.serves(worker, key) && this.fresh(worker) && worker.load < (this.depths.get(worker) ?? this.pipeline) && (best === undefined || worker.load < best.load)) best = worker;
@@ -472,17 +486,12 @@ export class WorkerPool {
    */
   private async acquirePipelined(key: string | undefined): Promise<WorkerProcess> {
     for (;;) {
-      for (let index = this.idleFor(key); index >= 0; index = this.idleFor(key)) {
-        const worker = this.takeIdle(index);
-        if (this.fresh(worker) && worker.load === 0) return worker;
-      }
+      const idle = this.takeIdleFor(key);
+      if (idle !== undefined) return idle;
       const ahead = await this.takeAhead();
       if (ahead !== undefined) return ahead;
-      let best: WorkerProcess | undefined;
-      for (const worker of this.slots) {
-        if (this.serves(worker, key) && this.fresh(worker) && worker.load < (this.depths.get(worker) ?? this.pipeline) && (best === undefined || worker.load < best.load)) best = worker;
-      }
       if (this.slots.size + this.starting.size < this.size || this.makeRoom(key)) return this.start(false, undefined, key);
+      const best = this.leastLoadedWithRoom(key);
       if (best !== undefined) return best;
       // Slots busy with another library's calls free up as those settle; slots whose workers are
       // ending (retiring, renewed) may never wake anyone: a worker is started past them.
