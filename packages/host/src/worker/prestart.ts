@@ -3,17 +3,19 @@
 //
 // This module is a bundle entry of its own (see scripts/bundle.mjs): the CLI loads it, and only
 // it, before the rest. It must stay light: no zod, no protocol schemas.
+import { debuglog } from 'node:util';
 import { DEFAULT_MAX_FRAME_BYTES } from '@airlock/protocol';
 import { removeTrackedDir, untrackGroup } from '../lifecycle/janitor.js';
 import { killTree } from './proc-reader.js';
 import { DEFAULT_PASS_ENV, type SpawnOptions, workerArgs, workerSpawnSpec } from './worker-launch.js';
 import { type SpawnSpec, type SpawnedWorker, specKey, spawnWorker } from './worker-spawn.js';
-import { debug } from '../observe/node-debug.js';
 
 /** What decides the workers of `createHost()` with no options, as plugin-run's commands create it. */
 export const DEFAULT_SPAWN_OPTIONS: SpawnOptions = { passEnv: [...DEFAULT_PASS_ENV], env: {}, maxFrameBytes: DEFAULT_MAX_FRAME_BYTES };
 
 let prestarted: { key: string; worker: SpawnedWorker } | undefined;
+/** `NODE_DEBUG=airlock`: what became of the worker started ahead. */
+const debug = debuglog('airlock');
 
 /**
  * Spawns a worker for `spec` now, for the first host that starts a worker of exactly that spec;

@@ -13,6 +13,7 @@ import {
   RPC_AIRLOCK_ERROR,
   WorkerErrorDataSchema,
 } from '@airlock/protocol';
+import { debuglog } from 'node:util';
 import { type Message, type MessageConnection, ResponseError, createMessageConnection } from 'vscode-jsonrpc/node';
 import { AirlockError } from '../errors/airlock-error.js';
 import { type KillIntent, type WorkerExit, classifyDeath, endReason } from '../errors/classify.js';
@@ -33,7 +34,9 @@ import { type SpawnedWorker, StartFailure, spawnWorker } from './worker-spawn.js
 export { StartFailure } from './worker-spawn.js';
 export { type CallInfo, type CallOutcome, NotStarted, type RunRequest, type WorkerLaunch } from './call-types.js';
 import { type ActiveCall, type CallInfo, NotStarted, type RunRequest, type WorkerLaunch } from './call-types.js';
-import { debug } from '../observe/node-debug.js';
+
+/** `NODE_DEBUG=airlock`: why workers retire. */
+const debug = debuglog('airlock');
 
 /** A child process or one of its pipes, which can keep the event loop alive or not. */
 interface RefHandle {
