@@ -61,6 +61,21 @@ describe('host.callMany', () => {
     expect(await host.call(BATCH(), NEXT, [1])).toBe(2);
   });
 
+  it('a crash in an element of a later message (past the first 2048 calls) is its own: the rest succeed once', async () => {
+    const host = trackedHost();
+    const path = markFile();
+    const inputs = Array.from({ length: 5000 }, (_, i) => [path, i === 4500 ? -1 : i]);
+    const results = await host.callMany(BATCH(), STEP, inputs);
+    results.forEach((result, i) => {
+      if (i === 4500) expect(result).toMatchObject({ status: 'rejected', reason: { code: 'CRASHED', signal: 'SIGSEGV' } });
+      else expect(result).toEqual({ status: 'fulfilled', value: 2 * i });
+    });
+    const ran = marks(path);
+    expect(ran).toHaveLength(5000);
+    expect(new Set(ran).size).toBe(5000);
+    expect(await host.call(BATCH(), NEXT, [1])).toBe(2);
+  });
+
   it('crashes in several elements each settle their own element; every other element succeeds once', async () => {
     const host = trackedHost();
     const path = markFile();
